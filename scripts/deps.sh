@@ -11,7 +11,7 @@ PKGS=(
 	libdpdk-dev dpdk dpdk-dev libbpf-dev bpftool libxdp-dev xdp-tools
 	libconfig-dev libcmocka-dev libpcap-dev libelf-dev zlib1g-dev
 	linux-libc-dev gcc-multilib
-	iproute2 iputils-ping tcpdump tshark python3-scapy nginx-light curl
+	iproute2 ethtool iputils-ping tcpdump tshark python3-scapy nginx-light curl
 	procps psmisc
 )
 

@@ -26,10 +26,15 @@ typedef sl_u32 sl_be32;
 #define SL_ALIGNED(n) __attribute__((aligned(n)))
 #define SL_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SL_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#if defined(__clang__)
+/*
+ * Loops in shared code have constant bounds; BPF needs them unrolled (the
+ * verifier of older kernels rejects back-edges). On the host the compiler
+ * decides, and a runtime-bounded loop is not an error.
+ */
+#if defined(__bpf__)
 #define SL_UNROLL _Pragma("unroll")
 #else
-#define SL_UNROLL _Pragma("GCC unroll 16")
+#define SL_UNROLL
 #endif
 #define SL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
