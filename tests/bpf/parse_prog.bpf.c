@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * parse_prog.bpf.c: test-only XDP program that runs sl_parse on the frame and
+ * stores the verdict and the struct sl_pkt in result_map, then passes the
+ * packet. Proves that parse.h passes the verifier, and lets
+ * test_parse_bpf.c compare the BPF result with the host's byte for byte.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "parse_result.h"
+
+/* result_map: the last frame's sl_parse return value and struct sl_pkt. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_parse_result);
+} result_map SEC(".maps");
+
+SEC("xdp")
+int sl_parse_prog(struct xdp_md *ctx)
+{
+	const sl_u8 *data = (const sl_u8 *)(unsigned long)ctx->data;
+	const sl_u8 *end = (const sl_u8 *)(unsigned long)ctx->data_end;
+	struct sl_parse_result *r;
+	__u32 zero = 0;
+
+	r = bpf_map_lookup_elem(&result_map, &zero);
+	if (!r)
+		return XDP_PASS;
+	r->pad = 0;
+	r->ret = sl_parse(data, end, &r->pkt);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
