@@ -5,9 +5,10 @@
  * Why SipHash: it is a keyed PRF, so a client who does not know hash_seed
  * cannot choose 5-tuples that pile onto one backend or one flow-table bucket
  * (hash flooding), unlike jhash/CRC/Toeplitz. Why 1-3 rounds: the flow key is
- * 40 bytes (5 words), so SipHash-2-4 costs 14 SipRounds per packet and 1-3
- * costs 8; 1-3 is the variant Rust's std HashMap and CPython 3.11 ship for
- * exactly this threat. The code is the reference algorithm with the rounds as
+ * 40 bytes, 5 words plus the final length word, so SipHash-2-4 costs
+ * 6 * 2 + 4 = 16 SipRounds per packet and 1-3 costs 6 + 3 = 9; 1-3 is the
+ * variant Rust's std HashMap and CPython 3.11 ship for exactly this threat.
+ * The code is the reference algorithm with the rounds as
  * parameters; tests pin it to the published SipHash-2-4 vectors and to golden
  * SipHash-1-3 vectors of flow keys.
  *
