@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * publish_config.c: publishes a struct sl_config through sl_publish.
+ *
+ * Role: translate the validated config (host-order ports, config order)
+ * into the publisher's input model and apply the operator's and health
+ * checker's overrides on top. Backends are UP unless an override says
+ * otherwise; weight 0 is published as DRAINED by sl_publish. Kept apart
+ * from publish.c so the publisher itself never depends on the config
+ * format. Called from sluiced's main thread and from tools.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/param.h>
+
+#include "config.h"
+#include "maglev.h"
+#include "publish.h"
+
+void sl_table_params_from_config(const struct sl_config *cfg,
+				 struct sl_table_params *params)
+{
+	const struct sl_config_dataplane *dp = &cfg->dp;
+
+	memset(params, 0, sizeof(*params));
+	params->seed = cfg->hash_seed;
+	/*
+	 * The config names one local address per family and no prefix, so
+	 * the outer source is that address, with no host bits to vary.
+	 */
+	if (dp->local_family == SL_AF_INET) {
+		params->encap_src4 = dp->local_address;
+		params->encap_src4_bits = 32;
+	}
+	if (dp->local6_family == SL_AF_INET6) {
+		params->encap_src6 = dp->local_address6;
+		params->encap_src6_bits = 128;
+	}
+	params->gue_port = sl_htons(dp->gue_port);
+	params->mtu = dp->mtu;
+	params->tcp_timeout = dp->tcp_timeout;
+	params->udp_timeout = dp->udp_timeout;
+}
+
+void sl_shm_caps_for_config(const struct sl_config *cfg, bool need,
+			    struct sl_shm_caps *caps)
+{
+	sl_u64 m = 0;
+	unsigned int i;
+
+	for (i = 0; i < cfg->n_vips; i++)
+		m += cfg->vips[i].table_size ? cfg->vips[i].table_size
+					     : SL_MAGLEV_M_DEFAULT;
+	caps->max_vips = cfg->n_vips ? cfg->n_vips : 1;
+	caps->max_backends = sl_config_count_backends(cfg);
+	if (!caps->max_backends)
+		caps->max_backends = 1;
+	caps->max_maglev = m ? (sl_u32)m : 1;
+	caps->max_lcores = need ? 1 : SL_MAX_LCORES;
+	if (need)
+		return;
+	caps->max_vips = MAX(2 * caps->max_vips, 64u);
+	caps->max_backends = MAX(2 * caps->max_backends, 1024u);
+	caps->max_maglev = (sl_u32)MAX(2 * m, 16ULL * SL_MAGLEV_M_DEFAULT);
+}
+
+static bool override_matches(const struct sl_pub_override *o,
+			     const struct sl_config_vip *v,
+			     const struct sl_pub_backend *b)
+{
+	if (o->vip && strcmp(o->vip, v->name) != 0)
+		return false;
+	if (o->family != b->family)
+		return false;
+	if (o->family == SL_AF_INET ? o->addr.v4 != b->addr.v4
+				    : memcmp(&o->addr, &b->addr, 16) != 0)
+		return false;
+	return !o->port || o->port == b->port;
+}
+
+int sl_publish_config(struct sl_publisher *p, const struct sl_config *cfg,
+		      const struct sl_pub_override *ov, unsigned int n_ov,
+		      char *err, size_t errlen)
+{
+	struct sl_table_params params;
+	struct sl_pub_vip *vips;
+	struct sl_pub_backend *bes;
+	unsigned int i, j, o, k = 0;
+	int rc;
+
+	vips = calloc(cfg->n_vips + 1, sizeof(*vips));
+	bes = calloc(sl_config_count_backends(cfg) + 1, sizeof(*bes));
+	if (!vips || !bes) {
+		free(vips);
+		free(bes);
+		snprintf(err, errlen, "publish: out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < cfg->n_vips; i++) {
+		const struct sl_config_vip *cv = &cfg->vips[i];
+		struct sl_pub_vip *v = &vips[i];
+
+		v->name = cv->name;
+		v->addr = cv->addr;
+		v->family = cv->family;
+		v->port = sl_htons(cv->port);
+		v->proto = cv->proto;
+		v->method = cv->method;
+		v->flags = cv->port ? 0 : SL_VIP_F_PORT_ANY;
+		if (cfg->dp.fragments == SL_FRAG_DROP)
+			v->flags |= SL_VIP_F_FRAG_DROP;
+		v->table_size = cv->table_size;
+		v->backends = &bes[k];
+		v->n_backends = cv->n_backends;
+		for (j = 0; j < cv->n_backends; j++, k++) {
+			const struct sl_config_backend *cb = &cv->backends[j];
+			struct sl_pub_backend *b = &bes[k];
+
+			b->addr = cb->addr;
+			b->family = cb->family;
+			b->port = sl_htons(cb->port);
+			b->weight = cb->weight;
+			b->state = SL_BACKEND_UP;
+			if (cb->has_mac)
+				memcpy(b->mac, cb->mac, sizeof(b->mac));
+			for (o = 0; o < n_ov; o++) {
+				if (!override_matches(&ov[o], cv, b))
+					continue;
+				if (ov[o].state)
+					b->state = ov[o].state;
+				if (ov[o].weight >= 0)
+					b->weight = (sl_u32)ov[o].weight;
+			}
+		}
+	}
+	sl_table_params_from_config(cfg, &params);
+	rc = sl_publish(p, vips, cfg->n_vips, &params, err, errlen);
+	free(vips);
+	free(bes);
+	return rc;
+}
