@@ -30,6 +30,10 @@
  *   dataplane.gateway_mac     not set: ARP/NDP resolve the gateways (dpdk)
  *   dataplane.local_address   required in dpdk mode; xdp: the interface's
  *   dataplane.local_address6  like gateway6
+ *   dataplane.encap_source    local_address/32: outer IPv4 source of
+ *                             ipip/gue; with a shorter prefix the host bits
+ *                             vary per flow (backends spread RX queues)
+ *   dataplane.encap_source6   local_address6/128, likewise
  *   dataplane.mtu             1500          (576..9000)
  *   dataplane.fragments       "hash"        ("hash" | "drop")
  *   dataplane.gue_port        6080
@@ -640,6 +644,54 @@ static int check_seed(struct ctx *c, const config_setting_t *s, void *obj)
 	return 0;
 }
 
+/* "ADDR/LEN": the outer source prefix of encapsulated packets. */
+static int check_prefix(struct ctx *c, const config_setting_t *s,
+			union sl_addr *addr, sl_u8 *bits, int af)
+{
+	const char *str = config_setting_get_string(s);
+	const char *slash = strchr(str, '/');
+	int max = af == AF_INET ? 32 : 128;
+	char host[INET6_ADDRSTRLEN];
+	unsigned long len;
+	char *end;
+
+	if (!slash || (size_t)(slash - str) >= sizeof(host))
+		goto bad;
+	memcpy(host, str, (size_t)(slash - str));
+	host[slash - str] = '\0';
+	memset(addr, 0, sizeof(*addr));
+	if (inet_pton(af, host, addr) != 1 || slash[1] < '0' || slash[1] > '9')
+		goto bad;
+	errno = 0;
+	len = strtoul(slash + 1, &end, 10);
+	if (*end || errno || len > (unsigned long)max)
+		goto bad;
+	if (len < (unsigned long)(af == AF_INET ? 16 : 96))
+		return fail(c, s, "prefix /%lu is too short: at most the last %d bits vary (use /%d or longer)",
+			    len, af == AF_INET ? 16 : 32, af == AF_INET ? 16 : 96);
+	*bits = (sl_u8)len;
+	return 0;
+bad:
+	return fail(c, s, "\"%s\" is not an %s prefix ADDR/LEN (LEN 0..%d)",
+		    str, af == AF_INET ? "IPv4" : "IPv6", max);
+}
+
+static int check_encap4(struct ctx *c, const config_setting_t *s, void *obj)
+{
+	struct sl_config_dataplane *dp = obj;
+
+	return check_prefix(c, s, &dp->encap_source, &dp->encap_source_bits,
+			    AF_INET);
+}
+
+static int check_encap6(struct ctx *c, const config_setting_t *s, void *obj)
+{
+	struct sl_config_dataplane *dp = obj;
+
+	return check_prefix(c, s, &dp->encap_source6, &dp->encap_source6_bits,
+			    AF_INET6);
+}
+
 static int check_pow2(struct ctx *c, const config_setting_t *s, void *obj)
 {
 	long long v = config_setting_get_int64(s);
@@ -752,8 +804,8 @@ static const struct key root_keys[R_N] = {
 
 #define DP struct sl_config_dataplane
 enum { D_MODE, D_EAL, D_INTERFACES, D_XDP_MODE, D_GATEWAY, D_GATEWAY_MAC,
-       D_GATEWAY6, D_LOCAL, D_LOCAL6, D_MTU, D_FRAGMENTS, D_GUE_PORT,
-       D_FLOW_TABLE, D_N };
+       D_GATEWAY6, D_LOCAL, D_LOCAL6, D_ENCAP4, D_ENCAP6, D_MTU, D_FRAGMENTS,
+       D_GUE_PORT, D_FLOW_TABLE, D_N };
 static const struct key dp_keys[D_N] = {
 	[D_MODE] = K_ENUM("mode", DP, mode, mode_names, REQ),
 	[D_EAL] = K_STRS("eal", DP, eal, n_eal, 0),
@@ -770,6 +822,8 @@ static const struct key dp_keys[D_N] = {
 			   SL_AF_INET),
 	[D_LOCAL6] = K_ADDR("local_address6", DP, local_address6,
 			    local6_family, SL_AF_INET6),
+	[D_ENCAP4] = K_CUSTOM("encap_source", check_encap4),
+	[D_ENCAP6] = K_CUSTOM("encap_source6", check_encap6),
 	[D_MTU] = K_INT("mtu", DP, mtu, 576, 9000, DEF(1500)),
 	[D_FRAGMENTS] = K_ENUM("fragments", DP, fragments, frag_names,
 			       DEF(SL_FRAG_HASH)),

@@ -141,6 +141,10 @@ struct sl_config_dataplane {
 	sl_u8 local_family;		/* SL_AF_INET, or 0 when not set */
 	union sl_addr local_address6;
 	sl_u8 local6_family;		/* SL_AF_INET6, or 0 when not set */
+	union sl_addr encap_source;	/* outer IPv4 source prefix: host bits */
+	sl_u8 encap_source_bits;	/* vary per flow; 0 = not set */
+	union sl_addr encap_source6;	/* the same for IPv6 outer headers */
+	sl_u8 encap_source6_bits;
 	sl_u16 mtu;			/* egress MTU for the too-big check */
 	sl_u16 gue_port;		/* host order: GUE destination port */
 	sl_u32 flow_table_size;		/* entries per lcore / CPU, power of 2 */

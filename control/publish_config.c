@@ -27,14 +27,20 @@ void sl_table_params_from_config(const struct sl_config *cfg,
 	memset(params, 0, sizeof(*params));
 	params->seed = cfg->hash_seed;
 	/*
-	 * The config names one local address per family and no prefix, so
-	 * the outer source is that address, with no host bits to vary.
+	 * Outer source: dataplane.encap_source(6) when set, whose host bits
+	 * vary per flow; else the local address, fixed.
 	 */
-	if (dp->local_family == SL_AF_INET) {
+	if (dp->encap_source_bits) {
+		params->encap_src4 = dp->encap_source;
+		params->encap_src4_bits = dp->encap_source_bits;
+	} else if (dp->local_family == SL_AF_INET) {
 		params->encap_src4 = dp->local_address;
 		params->encap_src4_bits = 32;
 	}
-	if (dp->local6_family == SL_AF_INET6) {
+	if (dp->encap_source6_bits) {
+		params->encap_src6 = dp->encap_source6;
+		params->encap_src6_bits = dp->encap_source6_bits;
+	} else if (dp->local6_family == SL_AF_INET6) {
 		params->encap_src6 = dp->local_address6;
 		params->encap_src6_bits = 128;
 	}

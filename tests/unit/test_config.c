@@ -286,8 +286,23 @@ static const struct bad bad_cases[] = {
 	  " queues = 4; };\n",
 	  "@:4: dataplane.queues: unknown setting (valid here: mode, eal, "
 	  "interfaces, xdp_mode, gateway, gateway_mac, gateway6, "
-	  "local_address, local_address6, mtu, fragments, gue_port, "
-	  "flow_table)" },
+	  "local_address, local_address6, encap_source, encap_source6, mtu, "
+	  "fragments, gue_port, flow_table)" },
+	{ "encap_source without a length",
+	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
+	  " encap_source = \"198.51.100.0\"; };\n",
+	  "@:4: dataplane.encap_source: \"198.51.100.0\" is not an IPv4 "
+	  "prefix ADDR/LEN (LEN 0..32)" },
+	{ "encap_source prefix too short",
+	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
+	  " encap_source = \"198.51.0.0/8\"; };\n",
+	  "@:4: dataplane.encap_source: prefix /8 is too short: at most the "
+	  "last 16 bits vary (use /16 or longer)" },
+	{ "encap_source6 given an IPv4 prefix",
+	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
+	  " encap_source6 = \"198.51.100.0/24\"; };\n",
+	  "@:4: dataplane.encap_source6: \"198.51.100.0/24\" is not an IPv6 "
+	  "prefix ADDR/LEN (LEN 0..128)" },
 	{ "flow table size not a power of two",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
 	  " flow_table = {\n size = 1000000; }; };\n",
