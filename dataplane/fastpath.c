@@ -1,0 +1,641 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fastpath.c: the per-packet path of sluice-dp (see fastpath.h).
+ *
+ * Called only by the worker lcore that owns the struct sl_fp. Each packet is
+ * parsed, classified, given a backend (flow table, else Maglev), then
+ * encapsulated or answered in place. Every drop is counted under its reason
+ * here and nowhere else; callers count only what they transmit.
+ *
+ * Invariants: the table pointer changes only in sl_fp_begin_burst(), so a
+ * packet never sees two generations; flow entries hold (backend id, epoch)
+ * and are trusted only while the published backend at that id still has
+ * that epoch, belongs to the same VIP and is not down.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "fastpath.h"
+#include "flowtab.h"
+#include "neigh.h"
+#include "sluice/csum.h"
+#include "sluice/encap.h"
+#include "sluice/hash.h"
+#include "sluice/parse.h"
+
+#define ICMP4_QUOTE_MAX (576 - 20 - 8)
+#define ICMP6_QUOTE_MAX (1280 - 40 - 8)
+#define NS_PER_S 1000000000ull
+
+int sl_fp_init(struct sl_fp *fp, struct sl_shm_header *shm, sl_u16 qs_row,
+	       const struct sl_fp_conf *conf, struct sl_flowtab *ft,
+	       struct sl_neigh *neigh)
+{
+	memset(fp, 0, sizeof(*fp));
+	fp->qs_row = qs_row;
+	fp->conf = conf;
+	fp->ft = ft;
+	fp->neigh = neigh;
+	fp->stats = &fp->own_stats;
+	for (sl_u16 port = 0; port < SL_FP_MAX_PORTS; port++) {
+		fp->gw4_idx[port] = -1;
+		fp->gw6_idx[port] = -1;
+		if (port >= conf->nb_ports)
+			continue;
+		fp->gw4_idx[port] = sl_neigh_add(neigh, &conf->gateway4,
+						 SL_AF_INET, port,
+						 conf->has_gw4_mac ?
+							 conf->gw4_mac : NULL);
+		if (conf->has_gateway6)
+			fp->gw6_idx[port] = sl_neigh_add(neigh,
+							 &conf->gateway6,
+							 SL_AF_INET6, port,
+							 NULL);
+		if (fp->gw4_idx[port] < 0)
+			return fp->gw4_idx[port];
+	}
+	if (shm)
+		return sl_fp_attach(fp, shm);
+	return 0;
+}
+
+int sl_fp_attach(struct sl_fp *fp, struct sl_shm_header *shm)
+{
+	sl_u8 *stats;
+
+	if (!shm || fp->qs_row >= shm->max_lcores)
+		return -EINVAL;
+	stats = (sl_u8 *)shm + shm->stats_off;
+	fp->max_vips = shm->max_vips;
+	fp->max_backends = shm->max_backends;
+	fp->vip_stats = (struct sl_vip_stats *)(stats +
+		shm->max_lcores * sizeof(struct sl_lcore_stats)) +
+		(sl_u64)fp->qs_row * shm->max_vips;
+	fp->backend_stats = (struct sl_backend_stats *)(stats +
+		shm->max_lcores * sizeof(struct sl_lcore_stats) +
+		(sl_u64)shm->max_lcores * shm->max_vips *
+			sizeof(struct sl_vip_stats)) +
+		(sl_u64)fp->qs_row * shm->max_backends;
+	/* Carry what was counted before the shared memory appeared. */
+	fp->stats = (struct sl_lcore_stats *)stats + fp->qs_row;
+	if (fp->stats != &fp->own_stats) {
+		const sl_u64 *src = (const sl_u64 *)&fp->own_stats;
+		sl_u64 *dst = (sl_u64 *)fp->stats;
+		size_t i;
+
+		for (i = 0; i < sizeof(fp->own_stats) / 8; i++)
+			dst[i] += src[i];
+		memset(&fp->own_stats, 0, sizeof(fp->own_stats));
+	}
+	fp->table = NULL;
+	fp->gen = 0;
+	__atomic_store_n(&shm->qs[fp->qs_row].online, 1, __ATOMIC_RELEASE);
+	fp->shm = shm;
+	return 0;
+}
+
+void sl_fp_detach(struct sl_fp *fp)
+{
+	if (!fp->shm)
+		return;
+	__atomic_store_n(&fp->shm->qs[fp->qs_row].online, 0, __ATOMIC_RELEASE);
+	fp->shm = NULL;
+	fp->table = NULL;
+	fp->stats = &fp->own_stats;
+	fp->vip_stats = NULL;
+	fp->backend_stats = NULL;
+}
+
+/* The first worker makes sure l2dsr backends of a new table are tracked. */
+static void track_l2dsr_backends(struct sl_fp *fp)
+{
+	const struct sl_table_hdr *t = fp->table;
+	const struct sl_vip_entry *vips = sl_table_vips(t);
+	const struct sl_backend_entry *bes = sl_table_backends(t);
+	sl_u32 i;
+
+	for (i = 0; i < t->n_backends; i++) {
+		const struct sl_backend_entry *be = &bes[i];
+
+		if (be->state == SL_BACKEND_UNUSED || be->vip_id >= t->n_vips ||
+		    vips[be->vip_id].method != SL_METHOD_L2DSR)
+			continue;
+		if (be->mac[0] | be->mac[1] | be->mac[2] | be->mac[3] |
+		    be->mac[4] | be->mac[5])
+			continue;
+		/* Every port: an l2dsr backend sits on the segment of some port. */
+		for (sl_u16 p = 0; p < fp->conf->nb_ports; p++)
+			if (sl_neigh_find_port(fp->neigh, &be->addr, be->family,
+					       p) < 0)
+				sl_neigh_add(fp->neigh, &be->addr, be->family,
+					     p, NULL);
+	}
+}
+
+void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns)
+{
+	sl_u64 gen;
+
+	fp->now_ns = now_ns;
+	fp->now = (sl_u32)(now_ns / NS_PER_S) + 1;
+	if (!fp->shm)
+		return;
+	gen = __atomic_load_n(&fp->shm->gen, __ATOMIC_ACQUIRE);
+	if (SL_LIKELY(gen == fp->gen))
+		return;
+	fp->table = gen ? sl_table_slot(fp->shm, gen) : NULL;
+	fp->gen = gen;
+	fp->stats->table_gen = gen;
+	__atomic_store_n(&fp->shm->qs[fp->qs_row].seen, gen, __ATOMIC_RELEASE);
+	if (fp->qs_row == 0 && fp->table)
+		track_l2dsr_backends(fp);
+}
+
+static SL_ALWAYS_INLINE enum sl_verdict drop(struct sl_fp *fp,
+					     enum sl_drop why,
+					     enum sl_drop *reason)
+{
+	fp->stats->drops[why]++;
+	*reason = why;
+	return SL_VERDICT_DROP;
+}
+
+static SL_ALWAYS_INLINE void vip_drop(struct sl_fp *fp, sl_u16 vip_id)
+{
+	if (vip_id < fp->max_vips)
+		fp->vip_stats[vip_id].drops++;
+}
+
+/* Is addr one of the published VIP addresses (any port, TCP or UDP)? */
+static bool is_vip_addr(const struct sl_table_hdr *t, const union sl_addr *a,
+			sl_u8 family)
+{
+	struct sl_vip_key k;
+
+	if (!t)
+		return false;
+	memset(&k, 0, sizeof(k));
+	k.addr = *a;
+	k.family = family;
+	k.proto = SL_IPPROTO_TCP | SL_VIP_KEY_FRAG;
+	if (sl_table_vip_lookup(t, &k) != SL_VIP_EMPTY)
+		return true;
+	k.proto = SL_IPPROTO_UDP | SL_VIP_KEY_FRAG;
+	return sl_table_vip_lookup(t, &k) != SL_VIP_EMPTY;
+}
+
+static bool addr_eq(const union sl_addr *a, const union sl_addr *b)
+{
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) |
+		(a->w[2] ^ b->w[2]) | (a->w[3] ^ b->w[3])) == 0;
+}
+
+/* ---- classify ---- */
+
+/*
+ * The VIP a packet belongs to: exact (address, port, protocol), then the
+ * port-agnostic VIP of that address; fragments by (address, protocol).
+ */
+static sl_u16 classify(const struct sl_table_hdr *t, const struct sl_pkt *p)
+{
+	struct sl_vip_key k;
+	sl_u16 id;
+
+	memset(&k, 0, sizeof(k));
+	k.addr = p->key.dst;
+	k.family = p->key.family;
+	if (p->flags & SL_PKT_F_FRAG) {
+		k.proto = p->key.proto | SL_VIP_KEY_FRAG;
+		return sl_table_vip_lookup(t, &k);
+	}
+	k.proto = p->key.proto;
+	k.port = p->key.dport;
+	id = sl_table_vip_lookup(t, &k);
+	if (id != SL_VIP_EMPTY)
+		return id;
+	k.port = 0;
+	return sl_table_vip_lookup(t, &k);
+}
+
+/* ---- select ---- */
+
+static SL_ALWAYS_INLINE bool flow_valid(const struct sl_table_hdr *t,
+					const struct sl_flow_entry *e,
+					sl_u16 vip_id)
+{
+	const struct sl_backend_entry *be;
+
+	if (e->backend_id >= t->n_backends || e->vip_id != vip_id)
+		return false;
+	be = &sl_table_backends(t)[e->backend_id];
+	return be->epoch == e->epoch && be->vip_id == vip_id &&
+	       (be->state == SL_BACKEND_UP || be->state == SL_BACKEND_DRAINED);
+}
+
+/*
+ * The backend for a flow of vip: the flow table's choice while it is still
+ * valid, else Maglev's (remembered). Returns the backend id or -1.
+ */
+static SL_ALWAYS_INLINE sl_s64 select_backend(struct sl_fp *fp,
+					      const struct sl_vip_entry *vip,
+					      const struct sl_flow_key *key,
+					      sl_u64 hash)
+{
+	const struct sl_table_hdr *t = fp->table;
+	struct sl_flow_entry *e;
+	bool evicted;
+	sl_u32 id;
+
+	e = sl_flowtab_lookup(fp->ft, key, hash, fp->now);
+	if (SL_LIKELY(e != NULL)) {
+		if (SL_LIKELY(flow_valid(t, e, vip->id))) {
+			fp->stats->flow_hits++;
+			return e->backend_id;
+		}
+		fp->stats->flow_repicks++;
+	}
+	if (vip->maglev_size == 0)
+		return -1;
+	id = sl_table_maglev(t)[vip->maglev_off + hash % vip->maglev_size];
+	if (id >= t->n_backends)
+		return -1;
+	if (!e) {
+		e = sl_flowtab_insert(fp->ft, key, hash, fp->now, &evicted);
+		fp->stats->flow_evictions += evicted;
+	}
+	e->backend_id = id;
+	e->epoch = sl_table_backends(t)[id].epoch;
+	e->vip_id = vip->id;
+	fp->stats->flow_misses++;
+	fp->vip_stats[vip->id].new_flows++;
+	fp->backend_stats[id].new_flows++;
+	return id;
+}
+
+/* ---- replies written in place ---- */
+
+static void eth_reply(sl_u8 *frame, const sl_u8 *port_mac)
+{
+	struct sl_ethhdr *eth = (struct sl_ethhdr *)frame;
+
+	memcpy(eth->dst, eth->src, SL_ETH_ALEN);
+	memcpy(eth->src, port_mac, SL_ETH_ALEN);
+}
+
+static bool icmp_token(struct sl_fp *fp)
+{
+	const struct sl_fp_conf *c = fp->conf;
+	sl_u64 cap = (sl_u64)c->icmp_burst * NS_PER_S;
+	sl_u64 credit;
+
+	if (c->icmp_rate == 0)
+		return false;
+	/* Tokens are kept as nanoseconds of credit times the rate. */
+	credit = fp->icmp_tokens_ns +
+		 (fp->now_ns - fp->icmp_last_ns) * (sl_u64)c->icmp_rate;
+	fp->icmp_last_ns = fp->now_ns;
+	if (credit > cap)
+		credit = cap;
+	if (credit < NS_PER_S) {
+		fp->icmp_tokens_ns = credit;
+		return false;
+	}
+	fp->icmp_tokens_ns = credit - NS_PER_S;
+	return true;
+}
+
+/*
+ * ICMP "fragmentation needed" / ICMPv6 "packet too big" back to the client,
+ * from the VIP, quoting the start of the packet. Built in place: the L2
+ * header moves back into the headroom to make room for the new IP + ICMP
+ * headers before the quoted packet.
+ */
+static enum sl_verdict too_big(struct sl_fp *fp, sl_u16 port,
+			       struct sl_buf *b, const struct sl_pkt *p,
+			       sl_u32 mtu_left, enum sl_drop *reason)
+{
+	sl_u32 l2 = p->l3_off;
+	bool v4 = p->family == SL_AF_INET;
+	sl_u32 hdr = v4 ? 20 + 8 : 40 + 8;
+	sl_u32 quote = p->l3_len;
+	sl_u8 *frame, *l3;
+	struct sl_icmphdr *icmp;
+
+	/* No ICMP about ICMP errors; IPv4 without DF is not fragmented here. */
+	if ((p->flags & SL_PKT_F_ICMP_INNER) || (v4 && !(p->flags & SL_PKT_F_DF)))
+		return drop(fp, SL_DROP_TOO_BIG, reason);
+	if (!icmp_token(fp))
+		return drop(fp, SL_DROP_TOO_BIG_RATELIMIT, reason);
+	if (b->headroom < hdr)
+		return drop(fp, SL_DROP_NO_HEADROOM, reason);
+	if (quote > (v4 ? ICMP4_QUOTE_MAX : ICMP6_QUOTE_MAX))
+		quote = v4 ? ICMP4_QUOTE_MAX : ICMP6_QUOTE_MAX;
+
+	frame = b->data - hdr;
+	memmove(frame, b->data, l2);
+	eth_reply(frame, fp->conf->port_mac[port]);
+	l3 = frame + l2;
+	icmp = (struct sl_icmphdr *)(l3 + hdr - 8);
+	memset(icmp, 0, sizeof(*icmp));
+	if (v4) {
+		struct sl_iphdr *ip = (struct sl_iphdr *)l3;
+		const struct sl_iphdr *orig = (const struct sl_iphdr *)(l3 + hdr);
+
+		icmp->type = SL_ICMP_DEST_UNREACH;
+		icmp->code = SL_ICMP_FRAG_NEEDED;
+		icmp->rest.frag.mtu = sl_htons((sl_u16)mtu_left);
+		icmp->checksum = sl_csum_buf(icmp, 8 + quote);
+		sl_encap_ip4(ip, 0, (sl_u16)(hdr + quote), SL_IPPROTO_ICMP, 0,
+			     orig->daddr, orig->saddr);
+	} else {
+		struct sl_ip6hdr *ip6 = (struct sl_ip6hdr *)l3;
+		const struct sl_ip6hdr *orig =
+			(const struct sl_ip6hdr *)(l3 + hdr);
+		union sl_addr src = orig->daddr, dst = orig->saddr;
+
+		icmp->type = SL_ICMP6_PKT_TOOBIG;
+		icmp->rest.mtu6 = sl_htonl(mtu_left);
+		sl_encap_ip6(ip6, 0, 0, (sl_u16)(8 + quote), SL_IPPROTO_ICMPV6,
+			     &src, &dst);
+		icmp->checksum = sl_csum_l4_ip6(ip6, (const sl_u8 *)icmp,
+						8 + quote);
+	}
+	b->headroom -= hdr;
+	b->tailroom += b->len + hdr - (l2 + hdr + quote);
+	b->data = frame;
+	b->len = l2 + hdr + quote;
+	fp->stats->icmp_too_big_sent++;
+	return SL_VERDICT_TX;
+}
+
+/* Echo request to a VIP: turn it around in place. */
+static enum sl_verdict echo_reply(struct sl_fp *fp, sl_u16 port,
+				  struct sl_buf *b, const struct sl_pkt *p,
+				  enum sl_drop *reason)
+{
+	sl_u8 *l3 = b->data + p->l3_off;
+	struct sl_icmphdr *icmp = (struct sl_icmphdr *)(b->data + p->l4_off);
+
+	if (!is_vip_addr(fp->table, &p->key.dst, p->family) &&
+	    !(p->family == SL_AF_INET && addr_eq(&p->key.dst, &fp->conf->local4)) &&
+	    !(p->family == SL_AF_INET6 && fp->conf->has_local6 &&
+	      addr_eq(&p->key.dst, &fp->conf->local6)))
+		return drop(fp, SL_DROP_NOT_VIP, reason);
+	eth_reply(b->data, fp->conf->port_mac[port]);
+	if (p->family == SL_AF_INET) {
+		struct sl_iphdr *ip = (struct sl_iphdr *)l3;
+		sl_be32 a = ip->saddr;
+
+		ip->saddr = ip->daddr;
+		ip->daddr = a;
+		ip->ttl = SL_ENCAP_TTL;
+		ip->check = 0;
+		ip->check = sl_csum_ip4_hdr_len(ip, (sl_u32)SL_IP4_IHL(ip) * 4);
+		icmp->checksum = sl_csum_update16(icmp->checksum,
+						  sl_htons(SL_ICMP_ECHO << 8),
+						  sl_htons(SL_ICMP_ECHOREPLY << 8));
+		icmp->type = SL_ICMP_ECHOREPLY;
+	} else {
+		struct sl_ip6hdr *ip6 = (struct sl_ip6hdr *)l3;
+		union sl_addr a = ip6->saddr;
+
+		ip6->saddr = ip6->daddr;
+		ip6->daddr = a;
+		ip6->hop_limit = SL_ENCAP_TTL;
+		icmp->checksum = sl_csum_update16(icmp->checksum,
+						  sl_htons(SL_ICMP6_ECHO_REQUEST << 8),
+						  sl_htons(SL_ICMP6_ECHO_REPLY << 8));
+		icmp->type = SL_ICMP6_ECHO_REPLY;
+	}
+	b->tailroom += b->len - (p->l3_off + p->l3_len);
+	b->len = p->l3_off + p->l3_len;
+	fp->stats->icmp_echo_replies++;
+	return SL_VERDICT_TX;
+}
+
+static enum sl_verdict arp_in(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
+			      const struct sl_pkt *p, enum sl_drop *reason)
+{
+	struct sl_arphdr *arp = (struct sl_arphdr *)(b->data + p->l3_off);
+	union sl_addr spa, tpa;
+
+	memset(&spa, 0, sizeof(spa));
+	memset(&tpa, 0, sizeof(tpa));
+	memcpy(&spa.v4, arp->spa, 4);
+	memcpy(&tpa.v4, arp->tpa, 4);
+	sl_neigh_learn(fp->neigh, port, &spa, SL_AF_INET, arp->sha, fp->now_ns);
+	if (arp->oper != SL_BE16(SL_ARP_OP_REQUEST) ||
+	    (!addr_eq(&tpa, &fp->conf->local4) &&
+	     !is_vip_addr(fp->table, &tpa, SL_AF_INET)))
+		return drop(fp, SL_DROP_UNHANDLED, reason);
+	eth_reply(b->data, fp->conf->port_mac[port]);
+	arp->oper = SL_BE16(SL_ARP_OP_REPLY);
+	memcpy(arp->tha, arp->sha, SL_ETH_ALEN);
+	memcpy(arp->tpa, arp->spa, 4);
+	memcpy(arp->sha, fp->conf->port_mac[port], SL_ETH_ALEN);
+	memcpy(arp->spa, &tpa.v4, 4);
+	fp->stats->arp_replies++;
+	return SL_VERDICT_TX;
+}
+
+/* NDP: learn from NS/NA, answer an NS for our address or a VIP with an NA. */
+static enum sl_verdict ndp_in(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
+			      const struct sl_pkt *p, enum sl_drop *reason)
+{
+	struct sl_ip6hdr *ip6 = (struct sl_ip6hdr *)(b->data + p->l3_off);
+	struct sl_nd_msg *nd = (struct sl_nd_msg *)(b->data + p->l4_off);
+	sl_u32 nd_len = p->l3_off + p->l3_len - p->l4_off;
+	sl_u8 *opt = (sl_u8 *)(nd + 1);
+	sl_u32 off = sizeof(*nd);
+	union sl_addr target = nd->target;
+	union sl_addr from = ip6->saddr;
+	sl_u8 *out_opt;
+
+	/* Learn from a link-layer address option (source in NS, target in NA). */
+	while (off + 8 <= nd_len && opt[1] != 0) {
+		sl_u32 olen = (sl_u32)opt[1] * 8;
+
+		if (off + olen > nd_len)
+			break;
+		if ((opt[0] == 1 || opt[0] == 2) && olen >= 8)
+			sl_neigh_learn(fp->neigh, port,
+				       nd->icmp.type == SL_ICMP6_ND_NEIGH_ADVERT ?
+					       &target : &from,
+				       SL_AF_INET6, &opt[2], fp->now_ns);
+		off += olen;
+		opt += olen;
+	}
+	if (nd->icmp.type != SL_ICMP6_ND_NEIGH_SOLICIT ||
+	    ((!fp->conf->has_local6 || !addr_eq(&target, &fp->conf->local6)) &&
+	     !is_vip_addr(fp->table, &target, SL_AF_INET6)))
+		return drop(fp, SL_DROP_UNHANDLED, reason);
+	if ((sl_u8 *)nd + 32 > b->data + b->len + b->tailroom)
+		return drop(fp, SL_DROP_NO_HEADROOM, reason);
+
+	eth_reply(b->data, fp->conf->port_mac[port]);
+	/* An unspecified source (DAD) is answered to all-nodes. */
+	if ((ip6->saddr.w[0] | ip6->saddr.w[1] | ip6->saddr.w[2] |
+	     ip6->saddr.w[3]) == 0) {
+		memset(&ip6->daddr, 0, sizeof(ip6->daddr));
+		ip6->daddr.b[0] = 0xff;
+		ip6->daddr.b[1] = 0x02;
+		ip6->daddr.b[15] = 0x01;
+		memcpy(((struct sl_ethhdr *)b->data)->dst,
+		       "\x33\x33\x00\x00\x00\x01", 6);
+	} else {
+		ip6->daddr = ip6->saddr;
+	}
+	ip6->saddr = target;
+	ip6->payload_len = SL_BE16(32);
+	ip6->hop_limit = 255;
+	nd->icmp.type = SL_ICMP6_ND_NEIGH_ADVERT;
+	nd->icmp.code = 0;
+	/* Router 0, solicited (unless DAD), override. */
+	nd->icmp.rest.data = ip6->daddr.b[0] == 0xff ? SL_BE32(0x20000000u) :
+						      SL_BE32(0x60000000u);
+	out_opt = (sl_u8 *)(nd + 1);
+	out_opt[0] = 2; /* target link-layer address */
+	out_opt[1] = 1;
+	memcpy(&out_opt[2], fp->conf->port_mac[port], SL_ETH_ALEN);
+	nd->icmp.checksum = 0;
+	nd->icmp.checksum = sl_csum_l4_ip6(ip6, (const sl_u8 *)nd, 32);
+	b->tailroom = b->tailroom + b->len - (p->l4_off + 32);
+	b->len = p->l4_off + 32;
+	fp->stats->arp_replies++;
+	return SL_VERDICT_TX;
+}
+
+/* ---- encapsulate ---- */
+
+static enum sl_verdict forward(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
+			       const struct sl_pkt *p,
+			       const struct sl_vip_entry *vip, sl_u32 be_id,
+			       sl_u64 hash, enum sl_drop *reason)
+{
+	const struct sl_table_hdr *t = fp->table;
+	const struct sl_backend_entry *be = &sl_table_backends(t)[be_id];
+	struct sl_ethhdr *eth;
+	sl_u32 l2 = p->l3_off;
+	sl_u32 enc, mtu = t->params.mtu;
+	sl_u8 mac[6];
+	sl_u8 *frame;
+
+	if (vip->method == SL_METHOD_L2DSR) {
+		if (be->mac[0] | be->mac[1] | be->mac[2] | be->mac[3] |
+		    be->mac[4] | be->mac[5])
+			memcpy(mac, be->mac, 6);
+		else if (!sl_neigh_get(fp->neigh,
+				       sl_neigh_find_port(fp->neigh, &be->addr,
+							  be->family, port),
+				       mac))
+			return drop(fp, SL_DROP_NO_NEXTHOP, reason);
+		eth = (struct sl_ethhdr *)b->data;
+		memcpy(eth->dst, mac, 6);
+		memcpy(eth->src, fp->conf->port_mac[port], 6);
+		b->tailroom += b->len - (l2 + p->l3_len);
+		b->len = l2 + p->l3_len;
+		goto sent;
+	}
+
+	if (!sl_neigh_get(fp->neigh,
+			  be->family == SL_AF_INET ? fp->gw4_idx[port] :
+						     fp->gw6_idx[port],
+			  mac))
+		return drop(fp, SL_DROP_NO_NEXTHOP, reason);
+	enc = sl_encap_len(vip->method, be->family);
+	if (SL_UNLIKELY(p->l3_len + enc > mtu)) {
+		vip_drop(fp, vip->id);
+		return too_big(fp, port, b, p, mtu - enc, reason);
+	}
+	if (SL_UNLIKELY(b->headroom < enc))
+		return drop(fp, SL_DROP_NO_HEADROOM, reason);
+	frame = b->data - enc;
+	/* Keep the L2 header (and any VLAN tags) in front of the new outer header. */
+	memmove(frame, b->data, l2);
+	eth = (struct sl_ethhdr *)frame;
+	memcpy(eth->dst, mac, 6);
+	memcpy(eth->src, fp->conf->port_mac[port], 6);
+	if (p->nvlan == 0)
+		eth->proto = be->family == SL_AF_INET ? SL_BE16(SL_ETH_P_IP) :
+							SL_BE16(SL_ETH_P_IPV6);
+	else
+		((struct sl_vlanhdr *)(frame + l2 - 4))->proto =
+			be->family == SL_AF_INET ? SL_BE16(SL_ETH_P_IP) :
+						   SL_BE16(SL_ETH_P_IPV6);
+	sl_encap_write(frame + l2, frame + l2 + enc, p->l3_len, p->family,
+		       (p->flags & SL_PKT_F_DF) != 0, vip->method, be,
+		       &t->params, hash);
+	b->headroom -= enc;
+	b->tailroom += b->len - (l2 + p->l3_len);
+	b->data = frame;
+	b->len = l2 + enc + p->l3_len;
+sent:
+	fp->vip_stats[vip->id].packets++;
+	fp->vip_stats[vip->id].bytes += p->l3_len;
+	fp->backend_stats[be_id].packets++;
+	fp->backend_stats[be_id].bytes += p->l3_len;
+	return SL_VERDICT_TX;
+}
+
+static enum sl_verdict vip_packet(struct sl_fp *fp, sl_u16 port,
+				  struct sl_buf *b, const struct sl_pkt *p,
+				  enum sl_drop *reason)
+{
+	const struct sl_table_hdr *t = fp->table;
+	const struct sl_vip_entry *vip;
+	sl_u64 hash;
+	sl_s64 be;
+	sl_u16 id;
+
+	if (SL_UNLIKELY(!t))
+		return drop(fp, SL_DROP_NO_TABLE, reason);
+	id = classify(t, p);
+	if (id == SL_VIP_EMPTY)
+		return drop(fp, p->flags & SL_PKT_F_ICMP_INNER ?
+					SL_DROP_ICMP_UNMATCHED :
+					SL_DROP_NOT_VIP, reason);
+	if (id == SL_VIP_AMBIGUOUS)
+		return drop(fp, SL_DROP_FRAG_AMBIGUOUS, reason);
+	vip = &sl_table_vips(t)[id];
+	if ((p->flags & SL_PKT_F_FRAG) && (vip->flags & SL_VIP_F_FRAG_DROP)) {
+		vip_drop(fp, id);
+		return drop(fp, SL_DROP_FRAGMENT, reason);
+	}
+	hash = sl_flow_hash(&p->key, &t->params.seed);
+	be = select_backend(fp, vip, &p->key, hash);
+	if (be < 0) {
+		vip_drop(fp, id);
+		return drop(fp, SL_DROP_NO_BACKEND, reason);
+	}
+	if (p->flags & SL_PKT_F_ICMP_INNER)
+		fp->stats->icmp_errors_forwarded++;
+	return forward(fp, port, b, p, vip, (sl_u32)be, hash, reason);
+}
+
+enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port,
+			      struct sl_buf *buf, enum sl_drop *reason)
+{
+	struct sl_pkt p;
+	int kind;
+
+	fp->stats->rx_packets++;
+	fp->stats->rx_bytes += buf->len;
+	kind = sl_parse(buf->data, buf->data + buf->len, &p);
+	if (SL_UNLIKELY(kind < 0))
+		return drop(fp, (enum sl_drop)-kind, reason);
+	switch (kind) {
+	case SL_PKT_L4:
+	case SL_PKT_ICMP_ERR:
+		return vip_packet(fp, port, buf, &p, reason);
+	case SL_PKT_ICMP_ECHO:
+		return echo_reply(fp, port, buf, &p, reason);
+	case SL_PKT_ARP:
+		return arp_in(fp, port, buf, &p, reason);
+	case SL_PKT_NDP:
+		return ndp_in(fp, port, buf, &p, reason);
+	case SL_PKT_NON_IP:
+		return drop(fp, SL_DROP_NON_IP, reason);
+	default:
+		return drop(fp, SL_DROP_UNHANDLED, reason);
+	}
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fastpath.h: the per-packet path of sluice-dp, independent of DPDK.
+ *
+ * It works on a plain buffer (struct sl_buf) so the same code runs on an
+ * rte_mbuf's data in lcore.c and on byte arrays in the fixture tests. One
+ * struct sl_fp per worker lcore; nothing in it is shared for writing with
+ * another lcore except the neighbour table, whose entries are single 64-bit
+ * words written atomically.
+ *
+ * Per packet: parse -> classify (VIP / ARP / ICMP / other) -> select (flow
+ * table, else Maglev) -> encapsulate -> verdict. No lock, no allocation, no
+ * system call, no log line.
+ */
+#ifndef SLUICE_DP_FASTPATH_H
+#define SLUICE_DP_FASTPATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sluice/drop.h"
+#include "sluice/table.h"
+
+struct sl_flowtab;
+struct sl_neigh;
+
+#define SL_FP_MAX_PORTS 8
+
+/* A packet: data[0 .. len) with headroom bytes before and tailroom after. */
+struct sl_buf {
+	sl_u8 *data;
+	sl_u32 len;
+	sl_u32 headroom;
+	sl_u32 tailroom;
+};
+
+enum sl_verdict {
+	SL_VERDICT_DROP = 0, /* counted under the returned drop reason */
+	SL_VERDICT_TX = 1,   /* send buf (possibly moved/resized) out the port it came in */
+};
+
+/* Addresses the dataplane answers for and sends from; per process. */
+struct sl_fp_conf {
+	sl_u8 port_mac[SL_FP_MAX_PORTS][6];
+	sl_u16 nb_ports;
+	union sl_addr local4;        /* LB's own IPv4 address (ARP, ICMP src) */
+	union sl_addr local6;        /* LB's own IPv6 address, or zero */
+	bool has_local6;
+	union sl_addr gateway4;      /* next hop for encapsulated IPv4 */
+	sl_u8 gw4_mac[6];            /* static gateway MAC from config */
+	bool has_gw4_mac;
+	union sl_addr gateway6;
+	bool has_gateway6;
+	sl_u32 icmp_rate;            /* too-big replies per second per lcore */
+	sl_u32 icmp_burst;
+};
+
+/* Per-lcore fast-path state; cache-aligned, owned by one lcore. */
+struct sl_fp {
+	/* Tables: switched at burst start, read-only during a burst. */
+	struct sl_shm_header *shm;
+	struct sl_table_hdr *table; /* NULL until something is published */
+	sl_u64 gen;
+	sl_u16 qs_row;              /* this lcore's row in shm->qs and stats */
+
+	struct sl_flowtab *ft;
+	struct sl_neigh *neigh;
+	const struct sl_fp_conf *conf;
+
+	struct sl_lcore_stats *stats;
+	struct sl_vip_stats *vip_stats;         /* [max_vips] of this lcore */
+	struct sl_backend_stats *backend_stats; /* [max_backends] of this lcore */
+	sl_u32 max_vips;
+	sl_u32 max_backends;
+
+	sl_u32 now;                 /* seconds (from 1), for flow timeouts */
+	sl_u64 now_ns;              /* monotonic, for ICMP rate and neighbours */
+	sl_u64 icmp_tokens_ns;      /* token bucket: credit in ns x rate */
+	sl_u64 icmp_last_ns;
+
+	int gw4_idx[SL_FP_MAX_PORTS]; /* neighbour entry of the gateway per port */
+	int gw6_idx[SL_FP_MAX_PORTS];
+
+	/* Counters while no shared memory is attached (carried over on attach). */
+	struct sl_lcore_stats own_stats;
+} __attribute__((aligned(64)));
+
+/*
+ * Set up fp for the lcore using row qs_row of the quiescent-state and stats
+ * arrays. conf, ft and neigh must outlive fp. shm may be NULL (not created
+ * yet): packets are then dropped as NO_TABLE and counted in fp->own_stats.
+ * Adds the gateways of conf to neigh for every port, so call it from one
+ * thread before the workers start. Returns 0 or -errno.
+ */
+int sl_fp_init(struct sl_fp *fp, struct sl_shm_header *shm, sl_u16 qs_row,
+	       const struct sl_fp_conf *conf, struct sl_flowtab *ft,
+	       struct sl_neigh *neigh);
+
+/*
+ * Switch fp to a shared-memory mapping (the lcore's own thread, or before
+ * it runs): marks the row online and moves counts to the shared stats row.
+ * Returns -EINVAL when the row is beyond shm->max_lcores.
+ */
+int sl_fp_attach(struct sl_fp *fp, struct sl_shm_header *shm);
+
+/* Mark the row offline and stop using the mapping (before unmapping it). */
+void sl_fp_detach(struct sl_fp *fp);
+
+/*
+ * Start of a burst: pick up a newly published generation and report the
+ * quiescent state; set the clock. Cheap when nothing changed.
+ */
+void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns);
+
+/*
+ * Process one packet received on port. On SL_VERDICT_TX, buf->data and
+ * buf->len describe the frame to send (encapsulation moves data back into
+ * the headroom; replies are written in place). On SL_VERDICT_DROP, *reason
+ * is the counted drop reason. Counters are updated here, never by callers.
+ */
+enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port,
+			      struct sl_buf *buf, enum sl_drop *reason);
+
+/* Headroom a buffer needs for the largest encapsulation (IPv6 + UDP). */
+#define SL_FP_HEADROOM 64
+
+#endif /* SLUICE_DP_FASTPATH_H */

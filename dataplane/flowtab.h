@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * flowtab.h: the per-lcore flow table (one per worker lcore, no locks).
+ *
+ * Fixed size, set-associative: a bucket is one cache line of 8 signatures
+ * and 8 last-seen stamps; entries live in a parallel array. A lookup reads
+ * the bucket line and, on a signature match, one entry line. An insert takes
+ * an empty or expired way, else evicts the least recently seen way of the
+ * bucket (LRU-like), so a SYN flood cannot grow the table, only churn it.
+ * Memory comes from the caller (hugepages in sluice-dp, malloc in tests).
+ */
+#ifndef SLUICE_DP_FLOWTAB_H
+#define SLUICE_DP_FLOWTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sluice/flow.h"
+#include "sluice/types.h"
+
+#define SL_FT_WAYS 8
+
+struct sl_flow_entry {
+	struct sl_flow_key key;
+	sl_u32 backend_id;
+	sl_u32 epoch;
+	sl_u16 vip_id;
+	sl_u8 pad[14];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_flow_entry) == 64, "one cache line");
+
+struct sl_flow_bucket {
+	sl_u32 sig[SL_FT_WAYS];  /* 0 = empty way */
+	sl_u32 seen[SL_FT_WAYS]; /* seconds; 0 = never */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_flow_bucket) == 64, "one cache line");
+
+struct sl_flowtab {
+	sl_u32 nb_buckets;  /* power of two */
+	sl_u32 mask;
+	sl_u32 tcp_timeout;
+	sl_u32 udp_timeout;
+	struct sl_flow_bucket *buckets;
+	struct sl_flow_entry *entries; /* nb_buckets * SL_FT_WAYS */
+};
+
+/* Bytes needed for a table of `size` entries (rounded up to a power of two). */
+size_t sl_flowtab_mem_size(sl_u32 size);
+
+/*
+ * Lay a table of `size` entries over mem (sl_flowtab_mem_size(size) bytes,
+ * 64-byte aligned, zeroed by this call). Returns 0 or -EINVAL.
+ */
+int sl_flowtab_init(struct sl_flowtab *ft, void *mem, sl_u32 size,
+		    sl_u32 tcp_timeout, sl_u32 udp_timeout);
+
+/* Forget every flow (e.g. after a restart of the table). */
+void sl_flowtab_clear(struct sl_flowtab *ft);
+
+/*
+ * Signature of a flow: high half of its flow hash, with bit 0 set (never 0 =
+ * empty) and bit 1 telling UDP (so expiry is decided from the bucket line
+ * alone, without touching entries).
+ */
+static SL_ALWAYS_INLINE sl_u32 sl_flowtab_sig(sl_u64 hash, sl_u8 proto)
+{
+	return ((sl_u32)(hash >> 32) & ~3u) | 1u |
+	       (proto == SL_IPPROTO_TCP ? 0u : 2u);
+}
+
+static SL_ALWAYS_INLINE bool sl_flowtab_expired(const struct sl_flowtab *ft,
+						sl_u32 sig, sl_u32 seen,
+						sl_u32 now)
+{
+	sl_u32 timeout = (sig & 2u) ? ft->udp_timeout : ft->tcp_timeout;
+
+	return now - seen > timeout;
+}
+
+static SL_ALWAYS_INLINE bool sl_flow_key_eq(const struct sl_flow_key *a,
+					    const struct sl_flow_key *b)
+{
+	const sl_u64 *x = (const sl_u64 *)a, *y = (const sl_u64 *)b;
+
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) |
+		(x[4] ^ y[4])) == 0;
+}
+
+static SL_ALWAYS_INLINE void sl_flowtab_prefetch(const struct sl_flowtab *ft,
+						 sl_u64 hash)
+{
+	__builtin_prefetch(&ft->buckets[hash & ft->mask]);
+}
+
+/*
+ * Find a live entry for key and refresh it; NULL when absent or expired.
+ * The entry stays valid until this lcore's next insert into the bucket.
+ */
+static SL_ALWAYS_INLINE struct sl_flow_entry *
+sl_flowtab_lookup(struct sl_flowtab *ft, const struct sl_flow_key *key,
+		  sl_u64 hash, sl_u32 now)
+{
+	sl_u32 b = (sl_u32)hash & ft->mask;
+	struct sl_flow_bucket *bk = &ft->buckets[b];
+	sl_u32 sig = sl_flowtab_sig(hash, key->proto);
+	unsigned int w;
+
+	for (w = 0; w < SL_FT_WAYS; w++) {
+		struct sl_flow_entry *e;
+
+		if (bk->sig[w] != sig)
+			continue;
+		e = &ft->entries[b * SL_FT_WAYS + w];
+		if (!sl_flow_key_eq(&e->key, key))
+			continue;
+		if (sl_flowtab_expired(ft, sig, bk->seen[w], now))
+			return NULL;
+		bk->seen[w] = now;
+		return e;
+	}
+	return NULL;
+}
+
+/*
+ * Take a way for key: the expired entry of the same key, an empty way, an
+ * expired way, else the least recently seen one (*evicted = true). The
+ * caller fills backend_id, epoch and vip_id.
+ */
+static SL_ALWAYS_INLINE struct sl_flow_entry *
+sl_flowtab_insert(struct sl_flowtab *ft, const struct sl_flow_key *key,
+		  sl_u64 hash, sl_u32 now, bool *evicted)
+{
+	sl_u32 b = (sl_u32)hash & ft->mask;
+	struct sl_flow_bucket *bk = &ft->buckets[b];
+	sl_u32 sig = sl_flowtab_sig(hash, key->proto);
+	unsigned int w, pick = 0;
+	sl_u32 oldest = 0xffffffffu;
+	struct sl_flow_entry *e;
+
+	*evicted = false;
+	for (w = 0; w < SL_FT_WAYS; w++) {
+		if (bk->sig[w] == 0) {
+			pick = w;
+			goto take;
+		}
+		if (sl_flowtab_expired(ft, bk->sig[w], bk->seen[w], now) ||
+		    (bk->sig[w] == sig &&
+		     sl_flow_key_eq(&ft->entries[b * SL_FT_WAYS + w].key, key))) {
+			pick = w;
+			goto take;
+		}
+		if (bk->seen[w] < oldest) {
+			oldest = bk->seen[w];
+			pick = w;
+		}
+	}
+	*evicted = true;
+take:
+	bk->sig[pick] = sig;
+	bk->seen[pick] = now;
+	e = &ft->entries[b * SL_FT_WAYS + pick];
+	e->key = *key;
+	return e;
+}
+
+#endif /* SLUICE_DP_FLOWTAB_H */

@@ -1,0 +1,752 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_fastpath.c: the fast path of sluice-dp against the packet-fixture
+ * table, without DPDK.
+ *
+ * tests/fixtures/fastpath.fix (generated with scapy by gen_fastpath.py from
+ * the rules in encap.h, independently of this code) lists input frames and
+ * the verdict, drop reason and output bytes each must give. The test loads
+ * the fixture config, publishes it into a shared-memory file in a temporary
+ * directory with the real publisher, sets up one struct sl_fp as an lcore
+ * would, and runs every fixture through sl_fp_process() on a buffer with
+ * 128 bytes of headroom and 256 of tailroom. Then it checks the counters the
+ * run must have left, and the flow table's promises across republication:
+ * a drained backend keeps its flows, a down one loses them, and an lcore
+ * switches tables at the start of a burst and reports it.
+ *
+ * Single-threaded: the test is the lcore and the control plane at once.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "fastpath.h"
+#include "flowtab.h"
+#include "neigh.h"
+#include "publish.h"
+#include "sluice/csum.h"
+
+#ifndef SL_SOURCE_ROOT
+#define SL_SOURCE_ROOT "."
+#endif
+#define FIXDIR SL_SOURCE_ROOT "/tests/fixtures/"
+
+#define HEADROOM 128
+#define TAILROOM 256
+#define MAX_FRAME 2048
+#define NOW_NS (1000ull * 1000 * 1000 * 1000) /* 1000 s */
+
+static const sl_u8 port_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+static const sl_u8 gw_mac[6] = { 0x02, 0, 0, 0, 0, 0xfe };
+
+/* ---- the fixture table ---- */
+
+struct fixture {
+	char name[96];
+	char config[64];
+	char vip[32];
+	char only[16];
+	unsigned int port;
+	int verdict;     /* SL_VERDICT_* */
+	int reason;      /* enum sl_drop */
+	sl_u8 *in, *out;
+	size_t in_len, out_len;
+};
+
+static const char *const drop_names[] = {
+#define SL_DROP_NAME(id, name, help) [SL_DROP_##id] = name,
+	SL_DROP_LIST(SL_DROP_NAME)
+#undef SL_DROP_NAME
+};
+
+static int drop_by_name(const char *s)
+{
+	int i;
+
+	for (i = 0; i < SL_DROP_MAX; i++)
+		if (strcmp(drop_names[i], s) == 0)
+			return i;
+	return -1;
+}
+
+static sl_u8 *unhex(const char *s, size_t *len)
+{
+	size_t n = strlen(s), i;
+	sl_u8 *b;
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		n--;
+	if (n % 2)
+		return NULL;
+	b = malloc(n / 2 + 1);
+	if (!b)
+		return NULL;
+	for (i = 0; i < n / 2; i++) {
+		unsigned int v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1) {
+			free(b);
+			return NULL;
+		}
+		b[i] = (sl_u8)v;
+	}
+	*len = n / 2;
+	return b;
+}
+
+/* Parse the .fix file; fails the test on any malformed line. */
+static struct fixture *load_fixtures(const char *path, unsigned int *n_out)
+{
+	static char line[16384];
+	struct fixture *fx = NULL, *cur = NULL;
+	char config[64] = "fastpath.conf";
+	unsigned int n = 0, lineno = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		fail_msg("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char *val = strchr(line, ' ');
+
+		lineno++;
+		if (strlen(line) == sizeof(line) - 1)
+			fail_msg("%s:%u: line too long", path, lineno);
+		if (line[0] == '#')
+			continue;
+		if (line[0] == '\n' || line[0] == '\0') {
+			cur = NULL;
+			continue;
+		}
+		if (!val)
+			fail_msg("%s:%u: no value", path, lineno);
+		*val++ = '\0';
+		val[strcspn(val, "\r\n")] = '\0';
+		if (strcmp(line, "config") == 0) {
+			snprintf(config, sizeof(config), "%s", val);
+			continue;
+		}
+		if (!cur) {
+			fx = realloc(fx, (n + 1) * sizeof(*fx));
+			assert_non_null(fx);
+			cur = &fx[n++];
+			memset(cur, 0, sizeof(*cur));
+			cur->reason = SL_DROP_NONE;
+			snprintf(cur->config, sizeof(cur->config), "%s", config);
+		}
+		if (strcmp(line, "name") == 0) {
+			snprintf(cur->name, sizeof(cur->name), "%s", val);
+		} else if (strcmp(line, "port") == 0) {
+			cur->port = (unsigned int)atoi(val);
+		} else if (strcmp(line, "only") == 0) {
+			snprintf(cur->only, sizeof(cur->only), "%s", val);
+		} else if (strcmp(line, "vip") == 0) {
+			snprintf(cur->vip, sizeof(cur->vip), "%s", val);
+		} else if (strcmp(line, "verdict") == 0) {
+			if (strcmp(val, "tx") && strcmp(val, "drop"))
+				fail_msg("%s:%u: verdict %s", path, lineno, val);
+			cur->verdict = strcmp(val, "tx") == 0 ? SL_VERDICT_TX :
+								SL_VERDICT_DROP;
+		} else if (strcmp(line, "reason") == 0) {
+			cur->reason = drop_by_name(val);
+			if (cur->reason < 0)
+				fail_msg("%s:%u: unknown drop reason %s", path,
+					 lineno, val);
+		} else if (strcmp(line, "in") == 0) {
+			cur->in = unhex(val, &cur->in_len);
+			if (!cur->in || cur->in_len > MAX_FRAME)
+				fail_msg("%s:%u: bad hex", path, lineno);
+		} else if (strcmp(line, "out") == 0) {
+			cur->out = unhex(val, &cur->out_len);
+			if (!cur->out)
+				fail_msg("%s:%u: bad hex", path, lineno);
+		} else {
+			fail_msg("%s:%u: unknown key %s", path, lineno, line);
+		}
+	}
+	fclose(f);
+	*n_out = n;
+	return fx;
+}
+
+static void free_fixtures(struct fixture *fx, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		free(fx[i].in);
+		free(fx[i].out);
+	}
+	free(fx);
+}
+
+/* ---- the world: config, shared memory, one lcore ---- */
+
+struct world {
+	char dir[64];
+	char shm_path[96];
+	struct sl_config *cfg;
+	char cfg_name[64];
+	struct sl_shm *shm;
+	struct sl_shm_header *h;
+	struct sl_publisher *pub;
+	struct sl_fp_conf conf;
+	void *ft_mem;
+	struct sl_flowtab ft;
+	struct sl_neigh neigh;
+	struct sl_fp fp;
+};
+
+static void set_addr(union sl_addr *a, int v6, const char *s)
+{
+	memset(a, 0, sizeof(*a));
+	assert_int_equal(inet_pton(v6 ? AF_INET6 : AF_INET, s, a), 1);
+}
+
+static void load_config(struct world *w, const char *name)
+{
+	char path[512], err[512];
+
+	sl_config_free(w->cfg);
+	snprintf(path, sizeof(path), FIXDIR "%s", name);
+	w->cfg = sl_config_load(path, err, sizeof(err));
+	if (!w->cfg)
+		fail_msg("%s", err);
+	snprintf(w->cfg_name, sizeof(w->cfg_name), "%s", name);
+}
+
+static void publish(struct world *w, const struct sl_pub_override *ov,
+		    unsigned int n_ov)
+{
+	char err[512];
+
+	if (sl_publish_config(w->pub, w->cfg, ov, n_ov, err, sizeof(err)))
+		fail_msg("publish: %s", err);
+	sl_fp_begin_burst(&w->fp, NOW_NS);
+}
+
+static struct world *world_new(bool publish_now)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct sl_shm_caps caps;
+	char err[512];
+
+	assert_non_null(w);
+	snprintf(w->dir, sizeof(w->dir), "/tmp/sl-fastpath-XXXXXX");
+	assert_non_null(mkdtemp(w->dir));
+	snprintf(w->shm_path, sizeof(w->shm_path), "%s/shm", w->dir);
+	load_config(w, "fastpath.conf");
+	sl_shm_caps_for_config(w->cfg, false, &caps);
+	caps.max_lcores = 4;
+	w->shm = sl_shm_create(w->cfg->instance, &caps, w->shm_path, err,
+			       sizeof(err));
+	if (!w->shm)
+		fail_msg("shm: %s", err);
+	w->h = sl_shm_header(w->shm);
+	w->pub = sl_publisher_new(w->shm, err, sizeof(err));
+	if (!w->pub)
+		fail_msg("publisher: %s", err);
+
+	memcpy(w->conf.port_mac[0], port_mac, 6);
+	w->conf.nb_ports = 1;
+	w->conf.local4 = w->cfg->dp.local_address;
+	w->conf.local6 = w->cfg->dp.local_address6;
+	w->conf.has_local6 = true;
+	w->conf.gateway4 = w->cfg->dp.gateway;
+	memcpy(w->conf.gw4_mac, gw_mac, 6);
+	w->conf.has_gw4_mac = true;
+	w->conf.gateway6 = w->cfg->dp.gateway6;
+	w->conf.has_gateway6 = true;
+	w->conf.icmp_rate = 1000;
+	w->conf.icmp_burst = 100;
+	{
+		union sl_addr a;
+
+		set_addr(&a, 0, "198.51.100.2");
+		assert_memory_equal(&a, &w->conf.local4, sizeof(a));
+		set_addr(&a, 0, "198.51.100.1");
+		assert_memory_equal(&a, &w->conf.gateway4, sizeof(a));
+	}
+
+	w->ft_mem = aligned_alloc(64, sl_flowtab_mem_size(4096));
+	assert_non_null(w->ft_mem);
+	assert_int_equal(sl_flowtab_init(&w->ft, w->ft_mem, 4096,
+					 w->cfg->dp.tcp_timeout,
+					 w->cfg->dp.udp_timeout), 0);
+	sl_neigh_init(&w->neigh);
+	assert_int_equal(sl_fp_init(&w->fp, w->h, 1, &w->conf, &w->ft,
+				    &w->neigh), 0);
+	sl_fp_begin_burst(&w->fp, NOW_NS);
+	if (publish_now)
+		publish(w, NULL, 0);
+	return w;
+}
+
+static void world_free(struct world *w)
+{
+	sl_fp_detach(&w->fp);
+	sl_publisher_free(w->pub);
+	sl_shm_close(w->shm, true);
+	sl_config_free(w->cfg);
+	free(w->ft_mem);
+	rmdir(w->dir);
+	free(w);
+}
+
+/* Run one frame; the output (on TX) is copied to out. */
+static enum sl_verdict run(struct world *w, const sl_u8 *frame, size_t len,
+			   enum sl_drop *reason, sl_u8 *out, size_t *out_len)
+{
+	static sl_u8 mem[HEADROOM + MAX_FRAME + TAILROOM];
+	struct sl_buf b;
+	enum sl_verdict v;
+
+	assert_true(len <= MAX_FRAME);
+	memset(mem, 0xa5, sizeof(mem));
+	memcpy(mem + HEADROOM, frame, len);
+	b.data = mem + HEADROOM;
+	b.len = (sl_u32)len;
+	b.headroom = HEADROOM;
+	b.tailroom = TAILROOM + MAX_FRAME - (sl_u32)len;
+	*reason = SL_DROP_NONE;
+	v = sl_fp_process(&w->fp, 0, &b, reason);
+	if (v == SL_VERDICT_TX) {
+		/* The buffer accounting must still describe mem exactly. */
+		if (b.data - b.headroom != mem ||
+		    b.headroom + b.len + b.tailroom != sizeof(mem)) {
+			print_error("buffer accounting: headroom %u len %u "
+				    "tailroom %u, data at %td, over %zu bytes\n",
+				    b.headroom, b.len, b.tailroom,
+				    b.data - mem, sizeof(mem));
+			*reason = SL_DROP_MAX; /* flags the mismatch */
+		}
+		memcpy(out, b.data, b.len);
+		*out_len = b.len;
+	}
+	return v;
+}
+
+static void hexdump_diff(const char *name, const sl_u8 *want, size_t wlen,
+			 const sl_u8 *got, size_t glen)
+{
+	size_t n = wlen > glen ? wlen : glen, i, j;
+
+	print_error("%s: output differs (want %zu bytes, got %zu)\n", name,
+		    wlen, glen);
+	for (i = 0; i < n; i += 16) {
+		char a[64], b[64], mark[20];
+		size_t pa = 0, pb = 0;
+		bool differs = false;
+
+		for (j = i; j < i + 16 && j < n; j++) {
+			bool hw = j < wlen, hg = j < glen;
+
+			pa += (size_t)snprintf(a + pa, sizeof(a) - pa, hw ? "%02x" : "  ",
+					       hw ? want[j] : 0);
+			pb += (size_t)snprintf(b + pb, sizeof(b) - pb, hg ? "%02x" : "  ",
+					       hg ? got[j] : 0);
+			mark[j - i] = hw && hg && want[j] == got[j] ? ' ' : '^';
+			differs |= mark[j - i] == '^';
+		}
+		mark[j - i] = '\0';
+		print_error("  %04zx want %-32s\n  %04zx got  %-32s%s\n", i, a, i,
+			    b, differs ? "  <--" : "");
+		if (differs) {
+			print_error("            ");
+			for (j = 0; mark[j]; j++)
+				print_error("%s", mark[j] == '^' ? "^^" : "  ");
+			print_error("\n");
+		}
+	}
+}
+
+/* ---- 1. the fixture table ---- */
+
+static int vip_id_by_name(const struct sl_table_hdr *t, const char *name)
+{
+	const struct sl_vip_entry *v = sl_table_vips(t);
+	sl_u32 i;
+
+	for (i = 0; i < t->n_vips; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void test_every_fixture_gives_its_verdict_reason_and_bytes(void **state)
+{
+	struct world *w = world_new(true);
+	unsigned int n, i, failed = 0, ran = 0;
+	struct fixture *fx = load_fixtures(FIXDIR "fastpath.fix", &n);
+	sl_u64 want_drops[SL_DROP_SLOTS] = { 0 };
+	sl_u64 want_replies = 0, want_echo = 0, want_too_big = 0;
+	struct sl_lcore_stats st;
+	static sl_u8 out[HEADROOM + MAX_FRAME + TAILROOM];
+
+	(void)state;
+	assert_true(n >= 40);
+	for (i = 0; i < n; i++) {
+		const struct fixture *f = &fx[i];
+		enum sl_drop reason;
+		size_t out_len = 0;
+		enum sl_verdict v;
+
+		if (strcmp(f->config, w->cfg_name) != 0) {
+			load_config(w, f->config);
+			publish(w, NULL, 0);
+		}
+		v = run(w, f->in, f->in_len, &reason, out, &out_len);
+		ran++;
+		if (reason == SL_DROP_MAX) {
+			print_error("%s: bad buffer accounting\n", f->name);
+			failed++;
+		} else if ((int)v != f->verdict || (v == SL_VERDICT_DROP &&
+					     (int)reason != f->reason)) {
+			print_error("%s: got %s/%s, want %s/%s\n", f->name,
+				    v == SL_VERDICT_TX ? "tx" : "drop",
+				    v == SL_VERDICT_TX ? "-" : drop_names[reason],
+				    f->verdict == SL_VERDICT_TX ? "tx" : "drop",
+				    f->verdict == SL_VERDICT_TX ? "-" :
+								  drop_names[f->reason]);
+			failed++;
+		} else if (v == SL_VERDICT_TX &&
+			   (out_len != f->out_len ||
+			    memcmp(out, f->out, out_len) != 0)) {
+			hexdump_diff(f->name, f->out, f->out_len, out, out_len);
+			failed++;
+		}
+		/* Answers are told apart by name; forwarded ones name a VIP. */
+		if (f->verdict == SL_VERDICT_DROP)
+			want_drops[f->reason]++;
+		else if (f->vip[0])
+			continue;
+		else if (strstr(f->name, "arp_request") || strstr(f->name, "ndp_ns"))
+			want_replies++;
+		else if (strstr(f->name, "icmp_echo"))
+			want_echo++;
+		else if (strstr(f->name, "too_big"))
+			want_too_big++;
+	}
+	if (failed)
+		fail_msg("%u of %u fixtures failed", failed, ran);
+
+	/* Counters: every drop under its reason, every answer counted. */
+	sl_shm_sum_lcore(w->h, &st);
+	assert_int_equal(st.rx_packets, ran);
+	for (i = 0; i < SL_DROP_SLOTS; i++)
+		if (st.drops[i] != want_drops[i])
+			fail_msg("drops[%s]: %llu, want %llu",
+				 i < SL_DROP_MAX ? drop_names[i] : "?",
+				 (unsigned long long)st.drops[i],
+				 (unsigned long long)want_drops[i]);
+	assert_int_equal(st.arp_replies, want_replies);
+	assert_int_equal(st.icmp_echo_replies, want_echo);
+	assert_int_equal(st.icmp_too_big_sent, want_too_big);
+	assert_int_equal(st.table_gen, w->h->gen);
+
+	/* Per VIP and per backend: the forwarded fixtures, no more. */
+	{
+		const struct sl_table_hdr *t = w->fp.table;
+		sl_u32 id;
+
+		for (id = 0; id < t->n_vips; id++) {
+			const struct sl_vip_entry *ve = &sl_table_vips(t)[id];
+			struct sl_vip_stats vs;
+			struct sl_backend_stats bs;
+			sl_u64 want = 0, want_bytes = 0;
+			sl_u32 be;
+
+			for (i = 0; i < n; i++)
+				if (strcmp(fx[i].vip, ve->name) == 0 &&
+				    fx[i].verdict == SL_VERDICT_TX) {
+					want++;
+					want_bytes += fx[i].out_len;
+				}
+			assert_int_equal(vip_id_by_name(t, ve->name), (int)id);
+			assert_int_equal(sl_shm_sum_vip(w->h, id, &vs), 0);
+			if (vs.packets != want)
+				fail_msg("vip %s: %llu packets, want %llu",
+					 ve->name, (unsigned long long)vs.packets,
+					 (unsigned long long)want);
+			if (ve->n_backends != 1 || !want)
+				continue;
+			be = sl_table_maglev(t)[ve->maglev_off];
+			assert_int_equal(sl_shm_sum_backend(w->h, be, &bs), 0);
+			assert_int_equal(bs.packets, want);
+			assert_int_equal(bs.bytes, vs.bytes);
+			assert_true(vs.bytes > 0 && vs.bytes < want_bytes);
+		}
+	}
+	free_fixtures(fx, n);
+	world_free(w);
+}
+
+/* ---- 2. flow table across republication ---- */
+
+/* TCP client:sport -> 192.0.2.<vip>:80 with DF and pay zero bytes of data. */
+static size_t tcp4_frame(sl_u8 *f, sl_u32 client, sl_u16 sport, sl_u8 vip,
+			 size_t pay)
+{
+	static const sl_u8 hdr[] = {
+		0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0xaa, 0x08, 0x00,
+		0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0,
+		0, 0, 0, 0, 192, 0, 2, 15,
+		0, 0, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff,
+		0, 0, 0, 0,
+	};
+	sl_be32 c = sl_htonl(client);
+	sl_be16 p = sl_htons(sport);
+	sl_be16 tot = sl_htons((sl_u16)(40 + pay));
+
+	memcpy(f, hdr, sizeof(hdr));
+	memcpy(f + 16, &tot, 2);
+	memcpy(f + 26, &c, 4);
+	f[33] = vip;
+	memcpy(f + 34, &p, 2);
+	memset(f + sizeof(hdr), 0, pay);
+	return sizeof(hdr) + pay;
+}
+
+/* A TCP SYN client:sport -> 192.0.2.15:80 (the VIP "multi"). */
+static size_t syn_to_multi(sl_u8 *f, sl_u32 client, sl_u16 sport)
+{
+	return tcp4_frame(f, client, sport, 15, 0);
+}
+
+/* The backend (outer IPv4 destination) a flow is sent to, or 0 on drop. */
+static sl_u32 backend_of(struct world *w, sl_u32 client, sl_u16 sport)
+{
+	static sl_u8 in[64], out[HEADROOM + MAX_FRAME + TAILROOM];
+	size_t len = syn_to_multi(in, client, sport), out_len;
+	enum sl_drop reason;
+	sl_be32 dst;
+
+	if (run(w, in, len, &reason, out, &out_len) != SL_VERDICT_TX)
+		return 0;
+	assert_int_equal(out_len, 14 + 20 + len - 14);
+	memcpy(&dst, out + 14 + 16, 4);
+	return sl_ntohl(dst);
+}
+
+#define N_FLOWS 300
+#define CLIENT 0x0a140001u /* 10.20.0.1 */
+
+static void override(struct sl_pub_override *o, sl_u32 backend,
+		     enum sl_backend_state state)
+{
+	memset(o, 0, sizeof(*o));
+	o->vip = "multi";
+	o->family = SL_AF_INET;
+	o->addr.v4 = sl_htonl(backend);
+	o->state = state;
+	o->weight = -1;
+}
+
+static void test_drained_backend_keeps_flows_down_backend_loses_them(void **state)
+{
+	struct world *w = world_new(true);
+	static sl_u32 before[N_FLOWS];
+	sl_u32 x = 0, hits = 0, xflows = 0;
+	struct sl_pub_override ov;
+	struct sl_lcore_stats st0, st1;
+	sl_u64 gen;
+	int i;
+
+	(void)state;
+	for (i = 0; i < N_FLOWS; i++) {
+		before[i] = backend_of(w, CLIENT, (sl_u16)(1000 + i));
+		assert_true(before[i] >= 0xcb007115u && before[i] <= 0xcb007117u);
+		if (!x)
+			x = before[i];
+		xflows += before[i] == x;
+	}
+	/* Maglev spreads 300 flows over all three backends. */
+	assert_true(xflows > 30 && xflows < 270);
+
+	/* Drained: its flows stay, new flows go elsewhere. */
+	gen = w->h->gen;
+	override(&ov, x, SL_BACKEND_DRAINED);
+	publish(w, &ov, 1);
+	assert_int_equal(w->h->gen, gen + 1);
+	assert_int_equal(w->h->qs[1].seen, gen + 1);
+	assert_int_equal(sl_shm_stats_lcore(w->h, 1)->table_gen, gen + 1);
+	for (i = 0; i < N_FLOWS; i++)
+		assert_int_equal(backend_of(w, CLIENT, (sl_u16)(1000 + i)),
+				 before[i]);
+	for (i = 0; i < N_FLOWS; i++)
+		assert_true(backend_of(w, CLIENT + 1, (sl_u16)(1000 + i)) != x);
+
+	/* Down: its flows are re-picked, the others stay. */
+	sl_shm_sum_lcore(w->h, &st0);
+	override(&ov, x, SL_BACKEND_DOWN);
+	publish(w, &ov, 1);
+	assert_int_equal(w->h->qs[1].seen, gen + 2);
+	for (i = 0; i < N_FLOWS; i++) {
+		sl_u32 b = backend_of(w, CLIENT, (sl_u16)(1000 + i));
+
+		assert_true(b != 0 && b != x);
+		if (before[i] != x)
+			assert_int_equal(b, before[i]);
+		hits += before[i] == x;
+	}
+	sl_shm_sum_lcore(w->h, &st1);
+	assert_int_equal(st1.flow_repicks - st0.flow_repicks, hits);
+	world_free(w);
+}
+
+static void test_flow_kept_when_its_backend_comes_back_up(void **state)
+{
+	struct world *w = world_new(true);
+	struct sl_pub_override ov;
+	sl_u32 x = backend_of(w, CLIENT, 7), y;
+
+	(void)state;
+	override(&ov, x, SL_BACKEND_DOWN);
+	publish(w, &ov, 1);
+	y = backend_of(w, CLIENT, 7);
+	assert_true(y != 0 && y != x);
+	/* Back up: the flow stays where it was re-picked, no flapping. */
+	publish(w, NULL, 0);
+	assert_int_equal(backend_of(w, CLIENT, 7), y);
+	world_free(w);
+}
+
+static void test_all_backends_down_drops_no_backend(void **state)
+{
+	struct world *w = world_new(true);
+	struct sl_pub_override ov[3];
+	static sl_u8 in[64], out[HEADROOM + MAX_FRAME + TAILROOM];
+	size_t len = syn_to_multi(in, CLIENT, 9), out_len;
+	enum sl_drop reason;
+
+	(void)state;
+	override(&ov[0], 0xcb007115u, SL_BACKEND_DOWN);
+	override(&ov[1], 0xcb007116u, SL_BACKEND_DOWN);
+	override(&ov[2], 0xcb007117u, SL_BACKEND_DOWN);
+	publish(w, ov, 3);
+	assert_int_equal(run(w, in, len, &reason, out, &out_len),
+			 SL_VERDICT_DROP);
+	assert_int_equal(reason, SL_DROP_NO_BACKEND);
+	world_free(w);
+}
+
+static void test_too_big_replies_are_rate_limited(void **state)
+{
+	struct world *w = world_new(true);
+	static sl_u8 in[MAX_FRAME], out[HEADROOM + MAX_FRAME + TAILROOM];
+	size_t len = tcp4_frame(in, CLIENT, 5, 10, 1450), out_len;
+	enum sl_drop reason;
+
+	(void)state;
+	w->conf.icmp_rate = 1;
+	w->conf.icmp_burst = 1;
+	assert_int_equal(run(w, in, len, &reason, out, &out_len), SL_VERDICT_TX);
+	assert_int_equal(run(w, in, len, &reason, out, &out_len),
+			 SL_VERDICT_DROP);
+	assert_int_equal(reason, SL_DROP_TOO_BIG_RATELIMIT);
+	/* One second later there is a token again. */
+	sl_fp_begin_burst(&w->fp, NOW_NS + 1000000000ull);
+	assert_int_equal(run(w, in, len, &reason, out, &out_len), SL_VERDICT_TX);
+	w->conf.icmp_rate = 0;
+	assert_int_equal(run(w, in, len, &reason, out, &out_len),
+			 SL_VERDICT_DROP);
+	assert_int_equal(reason, SL_DROP_TOO_BIG_RATELIMIT);
+	world_free(w);
+}
+
+static void test_nothing_published_drops_no_table(void **state)
+{
+	struct world *w = world_new(false);
+	static sl_u8 in[64], out[HEADROOM + MAX_FRAME + TAILROOM];
+	size_t len = syn_to_multi(in, CLIENT, 9), out_len;
+	enum sl_drop reason;
+
+	(void)state;
+	assert_null(w->fp.table);
+	assert_int_equal(run(w, in, len, &reason, out, &out_len),
+			 SL_VERDICT_DROP);
+	assert_int_equal(reason, SL_DROP_NO_TABLE);
+	assert_int_equal(sl_shm_stats_lcore(w->h, 1)->drops[SL_DROP_NO_TABLE], 1);
+	/* The first publish is picked up at the next burst. */
+	publish(w, NULL, 0);
+	assert_non_null(w->fp.table);
+	assert_int_equal(w->h->qs[1].seen, w->h->gen);
+	assert_true(backend_of(w, CLIENT, 9) != 0);
+	world_free(w);
+}
+
+/* ---- 3. the checksum helpers the replies are built with ---- */
+
+/* RFC 1071 the plain way: big-endian 16-bit words, odd byte padded. */
+static sl_u16 naive_csum(const sl_u8 *pre, size_t plen, const sl_u8 *b,
+			 size_t len)
+{
+	sl_u64 sum = 0;
+	size_t i;
+
+	for (i = 0; i < plen; i += 2)
+		sum += (sl_u32)pre[i] << 8 | pre[i + 1];
+	for (i = 0; i < len; i++)
+		sum += i & 1 ? b[i] : (sl_u32)b[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (sl_u16)~sum;
+}
+
+static void test_csum_helpers_match_rfc1071_on_odd_and_even_lengths(void **state)
+{
+	sl_u8 buf[301], ip6[40], pre[40];
+	sl_u32 x = 12345;
+	size_t len, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (sl_u8)(x >> 16);
+	}
+	for (i = 0; i < sizeof(ip6); i++)
+		ip6[i] = buf[300 - i];
+	ip6[6] = SL_IPPROTO_ICMPV6;
+	for (len = 0; len <= 300; len++) {
+		sl_be16 c = sl_csum_buf(buf, len);
+
+		assert_int_equal(sl_ntohs(c), naive_csum(NULL, 0, buf, len));
+		/* Pseudo-header: addresses, 32-bit length, 3 zeros, next header. */
+		memcpy(pre, ip6 + 8, 32);
+		pre[32] = 0;
+		pre[33] = 0;
+		pre[34] = (sl_u8)(len >> 8);
+		pre[35] = (sl_u8)len;
+		pre[36] = pre[37] = pre[38] = 0;
+		pre[39] = SL_IPPROTO_ICMPV6;
+		c = sl_csum_l4_ip6(ip6, buf, len);
+		assert_int_equal(sl_ntohs(c), naive_csum(pre, 40, buf, len));
+	}
+	for (len = 20; len <= 60; len += 4)
+		assert_int_equal(sl_ntohs(sl_csum_ip4_hdr_len(buf, len)),
+				 naive_csum(NULL, 0, buf, len));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_fixture_gives_its_verdict_reason_and_bytes),
+		cmocka_unit_test(test_drained_backend_keeps_flows_down_backend_loses_them),
+		cmocka_unit_test(test_flow_kept_when_its_backend_comes_back_up),
+		cmocka_unit_test(test_all_backends_down_drops_no_backend),
+		cmocka_unit_test(test_too_big_replies_are_rate_limited),
+		cmocka_unit_test(test_nothing_published_drops_no_table),
+		cmocka_unit_test(test_csum_helpers_match_rfc1071_on_odd_and_even_lengths),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
