@@ -194,6 +194,12 @@ struct sl_pub_override {
 };
 
 /*
+ * Fill o->addr/family/port from "ADDR", "ADDR:PORT", "[V6]" or "[V6]:PORT"
+ * (port 0 = any). Returns 0 or -1 when spec is not such a string.
+ */
+int sl_pub_override_parse(const char *spec, struct sl_pub_override *o);
+
+/*
  * Publish cfg's VIPs. Backends are UP unless overridden; weight 0 makes
  * an UP backend DRAINED. Params come from cfg (seed, MTU, GUE port,
  * timeouts, encapsulation sources). Same returns as sl_publish.

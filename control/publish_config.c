@@ -9,6 +9,7 @@
  * from publish.c so the publisher itself never depends on the config
  * format. Called from sluiced's main thread and from tools.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,4 +147,44 @@ int sl_publish_config(struct sl_publisher *p, const struct sl_config *cfg,
 	free(vips);
 	free(bes);
 	return rc;
+}
+
+int sl_pub_override_parse(const char *s, struct sl_pub_override *o)
+{
+	char buf[128];
+	char *port = NULL, *end;
+	unsigned long v;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	strcpy(buf, s);
+	if (buf[0] == '[') {
+		end = strchr(buf, ']');
+		if (!end)
+			return -1;
+		*end = '\0';
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1])
+			return -1;
+		memmove(buf, buf + 1, strlen(buf + 1) + 1);
+	} else if (strchr(buf, ':') == strrchr(buf, ':') && strchr(buf, ':')) {
+		port = strchr(buf, ':');
+		*port++ = '\0';
+	}
+	memset(&o->addr, 0, sizeof(o->addr));
+	if (inet_pton(AF_INET, buf, &o->addr.v4) == 1)
+		o->family = SL_AF_INET;
+	else if (inet_pton(AF_INET6, buf, o->addr.b) == 1)
+		o->family = SL_AF_INET6;
+	else
+		return -1;
+	o->port = 0;
+	if (port) {
+		v = strtoul(port, &end, 10);
+		if (!*port || *end || v == 0 || v > 65535)
+			return -1;
+		o->port = sl_htons((sl_u16)v);
+	}
+	return 0;
 }

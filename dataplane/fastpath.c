@@ -44,13 +44,14 @@ int sl_fp_init(struct sl_fp *fp, struct sl_shm_header *shm, sl_u16 qs_row,
 			continue;
 		fp->gw4_idx[port] = sl_neigh_add(neigh, &conf->gateway4,
 						 SL_AF_INET, port,
-						 conf->has_gw4_mac ?
-							 conf->gw4_mac : NULL);
+						 conf->has_gw_mac ?
+							 conf->gw_mac : NULL);
 		if (conf->has_gateway6)
 			fp->gw6_idx[port] = sl_neigh_add(neigh,
 							 &conf->gateway6,
 							 SL_AF_INET6, port,
-							 NULL);
+							 conf->has_gw_mac ?
+								 conf->gw_mac : NULL);
 		if (fp->gw4_idx[port] < 0)
 			return fp->gw4_idx[port];
 	}

@@ -47,8 +47,8 @@ struct sl_fp_conf {
 	union sl_addr local6;        /* LB's own IPv6 address, or zero */
 	bool has_local6;
 	union sl_addr gateway4;      /* next hop for encapsulated IPv4 */
-	sl_u8 gw4_mac[6];            /* static gateway MAC from config */
-	bool has_gw4_mac;
+	sl_u8 gw_mac[6];             /* static MAC of both gateways (config) */
+	bool has_gw_mac;
 	union sl_addr gateway6;
 	bool has_gateway6;
 	sl_u32 icmp_rate;            /* too-big replies per second per lcore */
@@ -120,6 +120,10 @@ void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns);
  */
 enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port,
 			      struct sl_buf *buf, enum sl_drop *reason);
+
+/* ICMP too-big replies per second per lcore, and burst (sluice-dp's). */
+#define SL_FP_ICMP_RATE 100
+#define SL_FP_ICMP_BURST 20
 
 /* Headroom a buffer needs for the largest encapsulation (IPv6 + UDP). */
 #define SL_FP_HEADROOM 64

@@ -262,8 +262,8 @@ static struct world *world_new(bool publish_now)
 	w->conf.local6 = w->cfg->dp.local_address6;
 	w->conf.has_local6 = true;
 	w->conf.gateway4 = w->cfg->dp.gateway;
-	memcpy(w->conf.gw4_mac, gw_mac, 6);
-	w->conf.has_gw4_mac = true;
+	memcpy(w->conf.gw_mac, gw_mac, 6);
+	w->conf.has_gw_mac = true;
 	w->conf.gateway6 = w->cfg->dp.gateway6;
 	w->conf.has_gateway6 = true;
 	w->conf.icmp_rate = 1000;

@@ -37,46 +37,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static int parse_addr_port(const char *s, struct sl_pub_override *o)
-{
-	char buf[128];
-	char *port = NULL, *end;
-	unsigned long v;
-
-	if (strlen(s) >= sizeof(buf))
-		return -1;
-	strcpy(buf, s);
-	if (buf[0] == '[') {
-		end = strchr(buf, ']');
-		if (!end)
-			return -1;
-		*end = '\0';
-		if (end[1] == ':')
-			port = end + 2;
-		else if (end[1])
-			return -1;
-		memmove(buf, buf + 1, strlen(buf + 1) + 1);
-	} else if (strchr(buf, ':') == strrchr(buf, ':') && strchr(buf, ':')) {
-		port = strchr(buf, ':');
-		*port++ = '\0';
-	}
-	memset(&o->addr, 0, sizeof(o->addr));
-	if (inet_pton(AF_INET, buf, &o->addr.v4) == 1)
-		o->family = SL_AF_INET;
-	else if (inet_pton(AF_INET6, buf, o->addr.b) == 1)
-		o->family = SL_AF_INET6;
-	else
-		return -1;
-	o->port = 0;
-	if (port) {
-		v = strtoul(port, &end, 10);
-		if (!*port || *end || v == 0 || v > 65535)
-			return -1;
-		o->port = sl_htons((sl_u16)v);
-	}
-	return 0;
-}
-
 static const char *fmt_ep(char *buf, size_t len, sl_u8 family,
 			  const union sl_addr *a, sl_be16 port)
 {
@@ -277,7 +237,7 @@ int main(int argc, char **argv)
 				ov[n_ov].state = opt == 'D' ? SL_BACKEND_DOWN
 							    : SL_BACKEND_DRAINED;
 			}
-			if (parse_addr_port(optarg, &ov[n_ov]) < 0) {
+			if (sl_pub_override_parse(optarg, &ov[n_ov]) < 0) {
 				fprintf(stderr, "sl-publish: bad address '%s'\n",
 					optarg);
 				return 1;
