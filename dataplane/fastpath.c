@@ -91,6 +91,13 @@ int sl_fp_attach(struct sl_fp *fp, struct sl_shm_header *shm)
 	fp->table = NULL;
 	fp->gen = 0;
 	__atomic_store_n(&shm->qs[fp->qs_row].online, 1, __ATOMIC_RELEASE);
+	/*
+	 * Store online, then load gen (next burst): without a full fence x86
+	 * may load gen first, and a publisher that read online == 0 would not
+	 * wait for us while we read an old slot. Pairs with the publisher's
+	 * fence between storing gen and reading the online flags.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	fp->shm = shm;
 	return 0;
 }
