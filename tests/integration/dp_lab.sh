@@ -16,7 +16,14 @@ top=$PWD
 build=$(cd "${1:-build}" && pwd)
 
 skip() { echo "SKIP: $*"; exit 77; }
-fail() { echo "FAIL: $*"; [ -f "${log:-}" ] && { echo "--- sluice-dp log"; tail -40 "$log"; }; exit 1; }
+fail() {
+	echo "FAIL: $*"
+	# Stop sluice-dp first so its exit line (counters by drop reason) is in the log.
+	[ -n "${dp_pid:-}" ] && kill -TERM "$dp_pid" 2>/dev/null && wait "$dp_pid" 2>/dev/null
+	dp_pid=
+	[ -f "${log:-}" ] && { echo "--- sluice-dp log"; grep -v '^EAL: ' "$log" | tail -20; }
+	exit 1
+}
 [ "$(id -u)" -eq 0 ] || skip "needs root (network namespaces, AF_PACKET)"
 free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)
 [ "$free" -ge 64 ] || skip "needs 64 free 2 MiB hugepages (scripts/deps.sh --hugepages), have $free"
