@@ -125,6 +125,18 @@ enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port,
 #define SL_FP_ICMP_RATE 100
 #define SL_FP_ICMP_BURST 20
 
+/* Most packets sl_fp_process_burst() takes at once. */
+#define SL_FP_BURST_MAX 32
+
+/*
+ * Process n (<= SL_FP_BURST_MAX) packets received on port, as n calls of
+ * sl_fp_process() would, with the flow-table lookups of the burst
+ * overlapped. verdicts[i] and reasons[i] are set for bufs[i].
+ */
+void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port, struct sl_buf *bufs,
+			 unsigned int n, enum sl_verdict *verdicts,
+			 enum sl_drop *reasons);
+
 /* Headroom a buffer needs for the largest encapsulation (IPv6 + UDP). */
 #define SL_FP_HEADROOM 64
 

@@ -8,6 +8,13 @@
  * an empty or expired way, else evicts the least recently seen way of the
  * bucket (LRU-like), so a SYN flood cannot grow the table, only churn it.
  * Memory comes from the caller (hugepages in sluice-dp, malloc in tests).
+ *
+ * The table is indexed by sl_flowtab_hash(), a seeded CRC32c (a few cycles
+ * with SSE4.2), not by the keyed SipHash that picks backends: the index
+ * only decides where a flow is remembered. A client who aims flows at one
+ * bucket can evict entries, and an evicted flow is re-picked by the same
+ * Maglev table, so it keeps its backend unless the backend set changed in
+ * between. The SipHash is computed on a miss and kept in the entry.
  */
 #ifndef SLUICE_DP_FLOWTAB_H
 #define SLUICE_DP_FLOWTAB_H
@@ -24,8 +31,9 @@ struct sl_flow_entry {
 	struct sl_flow_key key;
 	sl_u32 backend_id;
 	sl_u32 epoch;
+	sl_u64 flow_hash; /* sl_flow_hash() of key: hits reuse it for encap */
 	sl_u16 vip_id;
-	sl_u8 pad[14];
+	sl_u8 pad[6];
 };
 SL_STATIC_ASSERT(sizeof(struct sl_flow_entry) == 64, "one cache line");
 
@@ -57,8 +65,40 @@ int sl_flowtab_init(struct sl_flowtab *ft, void *mem, sl_u32 size,
 /* Forget every flow (e.g. after a restart of the table). */
 void sl_flowtab_clear(struct sl_flowtab *ft);
 
+#if defined(__SSE4_2__)
+static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
+					       sl_u64 seed)
+{
+	const sl_u64 *w = (const sl_u64 *)k;
+	sl_u64 a = (sl_u32)seed, b = seed >> 32;
+	int i;
+
+	/* Two independent lanes: bucket index and signature. */
+	for (i = 0; i < 5; i++) {
+		a = __builtin_ia32_crc32di(a, w[i]);
+		b = __builtin_ia32_crc32di(b, w[i] ^ 0x9e3779b97f4a7c15ull);
+	}
+	return a | (b << 32);
+}
+#else
+static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
+					       sl_u64 seed)
+{
+	const sl_u64 *w = (const sl_u64 *)k;
+	sl_u64 h = seed;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return h;
+}
+#endif
+
 /*
- * Signature of a flow: high half of its flow hash, with bit 0 set (never 0 =
+ * Signature of a flow: high half of its index hash, with bit 0 set (never 0 =
  * empty) and bit 1 telling UDP (so expiry is decided from the bucket line
  * alone, without touching entries).
  */
@@ -93,18 +133,48 @@ static SL_ALWAYS_INLINE void sl_flowtab_prefetch(const struct sl_flowtab *ft,
 }
 
 /*
+ * First way of key's bucket whose signature matches, or -1; prefetches that
+ * entry. For burst pipelines: call after the bucket line has arrived.
+ */
+static SL_ALWAYS_INLINE int sl_flowtab_match(const struct sl_flowtab *ft,
+					     const struct sl_flow_key *key,
+					     sl_u64 hash)
+{
+	sl_u32 b = (sl_u32)hash & ft->mask;
+	const struct sl_flow_bucket *bk = &ft->buckets[b];
+	sl_u32 sig = sl_flowtab_sig(hash, key->proto);
+	int w;
+
+	for (w = 0; w < SL_FT_WAYS; w++)
+		if (bk->sig[w] == sig) {
+			__builtin_prefetch(&ft->entries[b * SL_FT_WAYS + w]);
+			return w;
+		}
+	return -1;
+}
+
+/*
  * Find a live entry for key and refresh it; NULL when absent or expired.
- * The entry stays valid until this lcore's next insert into the bucket.
+ * way is a hint from sl_flowtab_match() (or -1): tried first, and the
+ * bucket is scanned when it does not hold key. The entry stays valid until
+ * this lcore's next insert into the bucket.
  */
 static SL_ALWAYS_INLINE struct sl_flow_entry *
 sl_flowtab_lookup(struct sl_flowtab *ft, const struct sl_flow_key *key,
-		  sl_u64 hash, sl_u32 now)
+		  sl_u64 hash, int way, sl_u32 now)
 {
 	sl_u32 b = (sl_u32)hash & ft->mask;
 	struct sl_flow_bucket *bk = &ft->buckets[b];
 	sl_u32 sig = sl_flowtab_sig(hash, key->proto);
 	unsigned int w;
 
+	if (way >= 0 && bk->sig[way] == sig &&
+	    sl_flow_key_eq(&ft->entries[b * SL_FT_WAYS + way].key, key)) {
+		if (sl_flowtab_expired(ft, sig, bk->seen[way], now))
+			return NULL;
+		bk->seen[way] = now;
+		return &ft->entries[b * SL_FT_WAYS + way];
+	}
 	for (w = 0; w < SL_FT_WAYS; w++) {
 		struct sl_flow_entry *e;
 

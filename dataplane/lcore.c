@@ -35,7 +35,6 @@
 
 #define LOG(...) fprintf(stderr, "sluice-dp: " __VA_ARGS__)
 
-#define PREFETCH_AHEAD 3
 #define DRAIN_US 100
 #define SOLICIT_US (100 * 1000)
 
@@ -140,48 +139,56 @@ static void solicit(struct sl_worker *w, uint64_t now_ns,
 
 /* ---- receive ---- */
 
-static inline void handle(struct sl_worker *w, uint16_t port,
-			  struct rte_mbuf *m)
+/* A chained mbuf: scatter is never enabled, so only a misbehaving PMD sends
+ * one; the fast path needs one contiguous buffer. */
+static inline void drop_chained(struct sl_worker *w, struct rte_mbuf *m)
 {
-	struct sl_buf b;
-	enum sl_drop why;
-
-	if (unlikely(m->nb_segs > 1)) {
-		/* Scatter is never enabled, so only a misbehaving PMD gets
-		 * here; the fast path needs one contiguous buffer. */
-		w->fp.stats->rx_packets++;
-		w->fp.stats->rx_bytes += rte_pktmbuf_pkt_len(m);
-		w->fp.stats->drops[SL_DROP_UNHANDLED]++;
-		rte_pktmbuf_free(m);
-		return;
-	}
-	b.data = rte_pktmbuf_mtod(m, sl_u8 *);
-	b.len = rte_pktmbuf_data_len(m);
-	b.headroom = rte_pktmbuf_headroom(m);
-	b.tailroom = rte_pktmbuf_tailroom(m);
-	if (sl_fp_process(&w->fp, port, &b, &why) != SL_VERDICT_TX) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	m->data_off = (uint16_t)(b.data - (sl_u8 *)m->buf_addr);
-	m->data_len = (uint16_t)b.len;
-	m->pkt_len = b.len;
-	tx_one(&w->txq[port], m);
+	w->fp.stats->rx_packets++;
+	w->fp.stats->rx_bytes += rte_pktmbuf_pkt_len(m);
+	w->fp.stats->drops[SL_DROP_UNHANDLED]++;
+	rte_pktmbuf_free(m);
 }
 
 static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 {
 	struct rte_mbuf *pkts[SL_PORT_BURST];
-	uint16_t n, i;
+	struct sl_buf bufs[SL_PORT_BURST];
+	enum sl_verdict v[SL_PORT_BURST];
+	enum sl_drop why[SL_PORT_BURST];
+	uint16_t n, i, k = 0;
 
+	SL_STATIC_ASSERT(SL_PORT_BURST <= SL_FP_BURST_MAX, "burst too large");
 	n = rte_eth_rx_burst(q->port_id, q->queue, pkts, SL_PORT_BURST);
-	for (i = 0; i < n && i < PREFETCH_AHEAD; i++)
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
 	for (i = 0; i < n; i++) {
-		if (i + PREFETCH_AHEAD < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + PREFETCH_AHEAD],
-						       void *));
-		handle(w, q->port, pkts[i]);
+		struct rte_mbuf *m = pkts[i];
+
+		if (unlikely(m->nb_segs > 1)) {
+			drop_chained(w, m);
+			continue;
+		}
+		pkts[k] = m;
+		bufs[k].data = rte_pktmbuf_mtod(m, sl_u8 *);
+		bufs[k].len = rte_pktmbuf_data_len(m);
+		bufs[k].headroom = rte_pktmbuf_headroom(m);
+		bufs[k].tailroom = rte_pktmbuf_tailroom(m);
+		k++;
+	}
+	sl_fp_process_burst(&w->fp, q->port, bufs, k, v, why);
+	for (i = 0; i < k; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (v[i] != SL_VERDICT_TX) {
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		m->data_off = (uint16_t)(bufs[i].data - (sl_u8 *)m->buf_addr);
+		m->data_len = (uint16_t)bufs[i].len;
+		m->pkt_len = bufs[i].len;
+		tx_one(&w->txq[q->port], m);
 	}
 }
 
@@ -334,7 +341,9 @@ static void log_workers(const struct sl_lcores *lc, const struct sl_ports *ps)
 			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%s queue %u",
 				      q ? ", " : "", ps->p[w->rxq[q].port].name,
 				      w->rxq[q].queue);
-		LOG("lcore %u: worker %u polls %s\n", w->lcore_id, i, buf);
+		LOG("lcore %u: worker %u polls %s; flow table %u entries, %zu bytes\n",
+		    w->lcore_id, i, buf, w->ft.nb_buckets * SL_FT_WAYS,
+		    sl_flowtab_mem_size(w->ft.nb_buckets * SL_FT_WAYS));
 	}
 }
 

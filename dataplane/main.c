@@ -4,7 +4,7 @@
  * config -> EAL -> ports -> workers -> telemetry, then the main lcore keeps
  * house (shared-memory attach and retry, heartbeat) until SIGINT/SIGTERM.
  *
- *   sluice-dp [EAL options] -- -c FILE [--shm PATH]
+ *   sluice-dp [EAL options] -- -c FILE [--shm PATH] [--mbufs N] [--mbuf-size B]
  *   sluice-dp -c FILE [--shm PATH]      EAL options from dataplane.eal
  *
  * The main lcore never forwards. It never waits for sluiced either: without
@@ -36,12 +36,11 @@
 
 #define HOUSEKEEPING_NS (100ull * 1000 * 1000)
 #define ATTACH_RETRY_NS (1000ull * 1000 * 1000)
-#define ICMP_RATE 1000 /* too-big replies per second per lcore, as Linux */
-#define ICMP_BURST 50
 
 struct dp_args {
 	const char *config;
 	const char *shm;
+	struct sl_pool_opts pool;
 	int eal_argc;
 	char **eal_argv; /* argv[0] and the EAL options, for rte_eal_init */
 	bool eal_from_config;
@@ -64,11 +63,16 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sluice-dp [EAL options] -- -c FILE [--shm PATH]\n"
+		"usage: sluice-dp [EAL options] -- -c FILE [--shm PATH] [--mbufs N] [--mbuf-size B]\n"
 		"       sluice-dp -c FILE [--shm PATH]   (EAL options from dataplane.eal)\n"
 		"  -c, --config FILE  sluice config file\n"
 		"  --shm PATH         shared memory file (default: /dev/hugepages/sluice-INSTANCE\n"
-		"                     if it exists, else /dev/shm/sluice-INSTANCE)\n");
+		"                     if it exists, else /dev/shm/sluice-INSTANCE)\n"
+		"  --mbufs N          mbufs per pool (default: sized from the rings and lcores;\n"
+		"                     net_pcap infinite_rx=1 needs one per packet of its file)\n"
+		"  --mbuf-size B      mbuf data room incl. %u bytes of headroom (default: fits\n"
+		"                     dataplane.mtu; smaller only for replays of short frames)\n",
+		RTE_PKTMBUF_HEADROOM);
 }
 
 /* Split argv at "--": before it EAL's, after it ours. */
@@ -77,10 +81,14 @@ static int parse_args(int argc, char **argv, struct dp_args *a)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "shm", required_argument, NULL, 's' },
+		{ "mbufs", required_argument, NULL, 'm' },
+		{ "mbuf-size", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int dd = 0, i, c;
+	unsigned long v;
+	char *end;
 
 	for (i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--") == 0) {
@@ -101,6 +109,29 @@ static int parse_args(int argc, char **argv, struct dp_args *a)
 			break;
 		case 's':
 			a->shm = optarg;
+			break;
+		case 'm':
+			errno = 0;
+			v = strtoul(optarg, &end, 0);
+			if (errno || end == optarg || *end || optarg[0] == '-' ||
+			    v == 0 || v > (1ul << 30)) {
+				LOG("--mbufs %s: want a count from 1 to %lu\n", optarg,
+				    1ul << 30);
+				return -EINVAL;
+			}
+			a->pool.nb_mbufs = (unsigned int)v;
+			break;
+		case 'b':
+			errno = 0;
+			v = strtoul(optarg, &end, 0);
+			if (errno || end == optarg || *end || optarg[0] == '-' ||
+			    v < RTE_PKTMBUF_HEADROOM + 128u || v > UINT16_MAX) {
+				LOG("--mbuf-size %s: want bytes from %u to %u (headroom %u included)\n",
+				    optarg, RTE_PKTMBUF_HEADROOM + 128u, UINT16_MAX,
+				    RTE_PKTMBUF_HEADROOM);
+				return -EINVAL;
+			}
+			a->pool.data_room = (uint16_t)v;
 			break;
 		case 'h':
 			usage(stdout);
@@ -164,8 +195,9 @@ static void fill_conf(struct sl_fp_conf *conf, const struct sl_config *cfg)
 		conf->gateway6 = dp->gateway6;
 		conf->has_gateway6 = true;
 	}
-	conf->icmp_rate = ICMP_RATE;
-	conf->icmp_burst = ICMP_BURST;
+	/* The values sl-fpsim and the XDP program use too (fastpath.h). */
+	conf->icmp_rate = SL_FP_ICMP_RATE;
+	conf->icmp_burst = SL_FP_ICMP_BURST;
 }
 
 /* ---- housekeeping (main lcore) ---- */
@@ -318,7 +350,7 @@ int main(int argc, char **argv)
 	fill_conf(&conf, cfg);
 	/* One queue pair per worker; more workers than stats rows stay idle. */
 	ret = sl_ports_setup(&ports, RTE_MIN(rte_lcore_count() - 1, (unsigned int)SL_MAX_LCORES),
-			     cfg->dp.mtu, &conf, err, sizeof(err));
+			     cfg->dp.mtu, &args.pool, &conf, err, sizeof(err));
 	if (ret != 0) {
 		LOG("%s\n", err);
 		goto out_eal;

@@ -8,7 +8,9 @@
  * no queue on a port simply does not poll it (net_pcap and friends have a
  * single queue; two lcores may never share one). Mbufs come from one pool
  * per NUMA socket, sized for every descriptor ring plus what the workers
- * hold in bursts, TX buffers and mempool caches.
+ * hold in bursts, TX buffers and mempool caches; sluice-dp --mbufs makes it
+ * bigger (net_pcap with infinite_rx=1 keeps every packet of its file in an
+ * mbuf of this pool) and --mbuf-size smaller (a replay of short frames).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -106,7 +108,8 @@ static int configure(struct sl_port *p, unsigned int nb_workers, uint16_t mtu,
 }
 
 static struct rte_mempool *pool_for(struct sl_ports *ps, int socket,
-				    unsigned int n, uint16_t mtu, char *err,
+				    unsigned int n, uint16_t mtu,
+				    const struct sl_pool_opts *po, char *err,
 				    size_t errlen)
 {
 	uint32_t room = RTE_PKTMBUF_HEADROOM + frame_len(mtu);
@@ -118,20 +121,40 @@ static struct rte_mempool *pool_for(struct sl_ports *ps, int socket,
 		return ps->pools[socket];
 	if (room < RTE_MBUF_DEFAULT_BUF_SIZE)
 		room = RTE_MBUF_DEFAULT_BUF_SIZE;
-	while (size < n)
-		size = size * 2 + 1;
+	if (po != NULL && po->data_room != 0) {
+		if (po->data_room < room)
+			LOG("mbuf data room %u bytes (--mbuf-size): frames over %u bytes "
+			    "do not fit one mbuf (mtu %u needs %u)\n",
+			    po->data_room, po->data_room - RTE_PKTMBUF_HEADROOM,
+			    mtu ? mtu : RTE_ETHER_MTU, room);
+		room = po->data_room;
+	}
+	if (po != NULL && po->nb_mbufs != 0) {
+		if (po->nb_mbufs < n)
+			LOG("--mbufs %u is below the %u mbufs the rings and lcores "
+			    "need: using %u\n", po->nb_mbufs, n, n);
+		size = po->nb_mbufs > n ? po->nb_mbufs : n;
+	} else {
+		while (size < n)
+			size = size * 2 + 1;
+	}
 	snprintf(name, sizeof(name), "sluice_mbuf_s%d", socket);
 	mp = rte_pktmbuf_pool_create(name, size, SL_POOL_CACHE, 0,
 				     (uint16_t)room, socket);
 	if (mp == NULL) {
 		snprintf(err, errlen,
 			 "mbuf pool for socket %d: %u mbufs (%u MiB) from hugepages failed: %s "
-			 "(give more hugepages: scripts/deps.sh --hugepages)",
+			 "(give more hugepages: scripts/deps.sh --hugepages%s)",
 			 socket, size,
 			 (unsigned int)(((uint64_t)size * (room + sizeof(struct rte_mbuf))) >> 20),
-			 rte_strerror(rte_errno));
+			 rte_strerror(rte_errno),
+			 po != NULL && po->nb_mbufs != 0 ? ", or lower --mbufs" : "");
 		return NULL;
 	}
+	if (po != NULL && (po->nb_mbufs != 0 || po->data_room != 0))
+		LOG("mbuf pool for socket %d: %u mbufs of %u bytes (%u MiB)\n", socket,
+		    size, room,
+		    (unsigned int)(((uint64_t)size * (room + sizeof(struct rte_mbuf))) >> 20));
 	ps->pools[socket] = mp;
 	return mp;
 }
@@ -159,6 +182,7 @@ static int start(struct sl_port *p, uint64_t tx_offloads, char *err,
 		if (ret != 0)
 			return port_fail(err, errlen, p, "rte_eth_tx_queue_setup", ret);
 	}
+	p->queues_ok = 1;
 	ret = rte_eth_dev_start(p->port_id);
 	if (ret != 0)
 		return port_fail(err, errlen, p, "rte_eth_dev_start", ret);
@@ -197,7 +221,8 @@ static void log_port(const struct sl_port *p, const uint8_t mac[6])
 }
 
 int sl_ports_setup(struct sl_ports *ps, unsigned int nb_workers, uint16_t mtu,
-		   struct sl_fp_conf *conf, char *err, size_t errlen)
+		   const struct sl_pool_opts *po, struct sl_fp_conf *conf,
+		   char *err, size_t errlen)
 {
 	uint64_t tx_offloads[SL_FP_MAX_PORTS];
 	struct rte_ether_addr mac;
@@ -238,7 +263,7 @@ int sl_ports_setup(struct sl_ports *ps, unsigned int nb_workers, uint16_t mtu,
 		/* Each lcore's mempool cache may hold up to 1.5 x its size. */
 		p->pool = pool_for(ps, p->socket,
 				   need[p->socket] + (nb_workers + 1) * SL_POOL_CACHE * 3 / 2,
-				   mtu, err, errlen);
+				   mtu, po, err, errlen);
 		if (p->pool == NULL) {
 			ret = -ENOMEM;
 			goto fail;
@@ -276,7 +301,13 @@ void sl_ports_close(struct sl_ports *ps)
 				    p->name, strerror(-ret));
 			p->started = 0;
 		}
-		rte_eth_dev_close(p->port_id);
+		/*
+		 * net_pcap (22.11) crashes in close when a queue setup failed
+		 * (infinite_rx without enough mbufs); the process is exiting
+		 * then, so leave such a port to the OS.
+		 */
+		if (p->queues_ok)
+			rte_eth_dev_close(p->port_id);
 	}
 	ps->nb = 0;
 	for (i = 0; i < RTE_DIM(ps->pools); i++) {

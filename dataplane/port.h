@@ -29,6 +29,7 @@ struct sl_port {
 	uint16_t nb_txd;
 	int socket;
 	int started;
+	uint8_t queues_ok;      /* every queue set up: safe to close */
 	struct rte_mempool *pool;
 	char name[64];
 };
@@ -39,14 +40,22 @@ struct sl_ports {
 	struct rte_mempool *pools[8]; /* per NUMA socket, shared by its ports */
 };
 
+/* Mbuf pool overrides (sluice-dp --mbufs, --mbuf-size); 0 = automatic. */
+struct sl_pool_opts {
+	unsigned int nb_mbufs; /* mbufs per pool, at least what the rings need */
+	uint16_t data_room;    /* bytes per mbuf incl. RTE_PKTMBUF_HEADROOM */
+};
+
 /*
  * Configure and start every port EAL found for nb_workers worker lcores
  * (queues capped by what each device supports), with MTU mtu (0: keep the
- * device's), and write the port MACs into conf. Returns 0 or -errno with a
- * message naming the port in err; on error everything set up is undone.
+ * device's), and write the port MACs into conf. po (may be NULL) overrides
+ * the mbuf pool's size and data room. Returns 0 or -errno with a message
+ * naming the port in err; on error everything set up is undone.
  */
 int sl_ports_setup(struct sl_ports *ps, unsigned int nb_workers, uint16_t mtu,
-		   struct sl_fp_conf *conf, char *err, size_t errlen);
+		   const struct sl_pool_opts *po, struct sl_fp_conf *conf,
+		   char *err, size_t errlen);
 
 /* Stop and close all ports, free the pools. */
 void sl_ports_close(struct sl_ports *ps);
