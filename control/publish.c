@@ -254,6 +254,9 @@ static int lagging_row(const struct sl_shm_header *h, sl_u64 gen)
 {
 	int i;
 
+	/* Our store of gen before the loads of online: pairs with the fence
+	 * in sl_fp_attach() (store online, then load gen). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!sl_shm_dp_alive(h))
 		return -1;
 	for (i = 0; i < SL_MAX_LCORES; i++)
