@@ -143,9 +143,16 @@ static void track_l2dsr_backends(struct sl_fp *fp)
 void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns)
 {
 	sl_u64 gen;
+	sl_u16 port;
 
 	fp->now_ns = now_ns;
 	fp->now = (sl_u32)(now_ns / NS_PER_S) + 1;
+	for (port = 0; port < fp->conf->nb_ports; port++) {
+		fp->gw4_ok[port] = sl_neigh_get(fp->neigh, fp->gw4_idx[port],
+						fp->gw4_mac[port]);
+		fp->gw6_ok[port] = sl_neigh_get(fp->neigh, fp->gw6_idx[port],
+						fp->gw6_mac[port]);
+	}
 	if (!fp->shm)
 		return;
 	gen = __atomic_load_n(&fp->shm->gen, __ATOMIC_ACQUIRE);
@@ -227,9 +234,11 @@ static sl_u16 classify(const struct sl_table_hdr *t, const struct sl_pkt *p)
 
 /* ---- select ---- */
 
+/* A remembered flow still holds while its backend is the same identity,
+ * serves this VIP and takes its packets (a new connection: only if UP). */
 static SL_ALWAYS_INLINE bool flow_valid(const struct sl_table_hdr *t,
 					const struct sl_flow_entry *e,
-					sl_u16 vip_id)
+					sl_u16 vip_id, bool opens_conn)
 {
 	const struct sl_backend_entry *be;
 
@@ -237,7 +246,8 @@ static SL_ALWAYS_INLINE bool flow_valid(const struct sl_table_hdr *t,
 		return false;
 	be = &sl_table_backends(t)[e->backend_id];
 	return be->epoch == e->epoch && be->vip_id == vip_id &&
-	       (be->state == SL_BACKEND_UP || be->state == SL_BACKEND_DRAINED);
+	       (be->state == SL_BACKEND_UP ||
+		(be->state == SL_BACKEND_DRAINED && !opens_conn));
 }
 
 /*
@@ -249,9 +259,10 @@ static SL_ALWAYS_INLINE bool flow_valid(const struct sl_table_hdr *t,
  */
 static SL_ALWAYS_INLINE sl_s64 select_backend(struct sl_fp *fp,
 					      const struct sl_vip_entry *vip,
-					      const struct sl_flow_key *key,
+					      const struct sl_pkt *p,
 					      sl_u64 ih, int way, sl_u64 *hash)
 {
+	const struct sl_flow_key *key = &p->key;
 	const struct sl_table_hdr *t = fp->table;
 	struct sl_flow_entry *e;
 	bool evicted;
@@ -260,7 +271,8 @@ static SL_ALWAYS_INLINE sl_s64 select_backend(struct sl_fp *fp,
 	e = sl_flowtab_lookup(fp->ft, key, ih, way, fp->now);
 	if (SL_LIKELY(e != NULL)) {
 		*hash = e->flow_hash;
-		if (SL_LIKELY(flow_valid(t, e, vip->id))) {
+		if (SL_LIKELY(flow_valid(t, e, vip->id,
+					 sl_pkt_opens_conn(p)))) {
 			fp->stats->flow_hits++;
 			return e->backend_id;
 		}
@@ -552,11 +564,10 @@ static enum sl_verdict forward(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 		goto sent;
 	}
 
-	if (!sl_neigh_get(fp->neigh,
-			  be->family == SL_AF_INET ? fp->gw4_idx[port] :
-						     fp->gw6_idx[port],
-			  mac))
+	if (be->family == SL_AF_INET ? !fp->gw4_ok[port] : !fp->gw6_ok[port])
 		return drop(fp, SL_DROP_NO_NEXTHOP, reason);
+	memcpy(mac, be->family == SL_AF_INET ? fp->gw4_mac[port] :
+					       fp->gw6_mac[port], 6);
 	enc = sl_encap_len(vip->method, be->family);
 	if (SL_UNLIKELY(p->l3_len + enc > mtu)) {
 		vip_drop(fp, vip->id);
@@ -565,8 +576,12 @@ static enum sl_verdict forward(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 	if (SL_UNLIKELY(b->headroom < enc))
 		return drop(fp, SL_DROP_NO_HEADROOM, reason);
 	frame = b->data - enc;
-	/* Keep the L2 header (and any VLAN tags) in front of the new outer header. */
-	memmove(frame, b->data, l2);
+	/* Keep the L2 header (and any VLAN tags) in front of the new outer
+	 * header. Untagged (the common case) cannot overlap: enc >= 20. */
+	if (SL_LIKELY(l2 == sizeof(struct sl_ethhdr)))
+		memcpy(frame, b->data, sizeof(struct sl_ethhdr));
+	else
+		memmove(frame, b->data, l2);
 	eth = (struct sl_ethhdr *)frame;
 	memcpy(eth->dst, mac, 6);
 	memcpy(eth->src, fp->conf->port_mac[port], 6);
@@ -625,7 +640,7 @@ static enum sl_verdict vip_packet(struct sl_fp *fp, sl_u16 port,
 		vip_drop(fp, id);
 		return drop(fp, SL_DROP_FRAGMENT, reason);
 	}
-	be = select_backend(fp, vip, &p->key, st->ih, st->way, &hash);
+	be = select_backend(fp, vip, p, st->ih, st->way, &hash);
 	if (be < 0) {
 		vip_drop(fp, id);
 		return drop(fp, SL_DROP_NO_BACKEND, reason);

@@ -80,6 +80,12 @@ struct sl_fp {
 
 	int gw4_idx[SL_FP_MAX_PORTS]; /* neighbour entry of the gateway per port */
 	int gw6_idx[SL_FP_MAX_PORTS];
+	/* The gateways' MACs as of this burst (refreshed per burst, not read
+	 * from the shared neighbour table per packet); valid flags beside. */
+	sl_u8 gw4_mac[SL_FP_MAX_PORTS][6];
+	sl_u8 gw6_mac[SL_FP_MAX_PORTS][6];
+	bool gw4_ok[SL_FP_MAX_PORTS];
+	bool gw6_ok[SL_FP_MAX_PORTS];
 
 	/* Counters while no shared memory is attached (carried over on attach). */
 	struct sl_lcore_stats own_stats;

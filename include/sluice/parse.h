@@ -696,4 +696,18 @@ static SL_ALWAYS_INLINE int sl_parse(const sl_u8 *data, const sl_u8 *end,
 	return SL_PKT_IP_OTHER;
 }
 
+/*
+ * A TCP SYN without ACK opens a new connection. Both dataplanes let such a
+ * packet reuse a remembered flow only while its backend is UP: clients
+ * reuse ephemeral ports, so an old flow-table entry for the same 5-tuple
+ * must not carry a new connection to a drained backend (IPVS does the same
+ * with conn_reuse_mode).
+ */
+static SL_ALWAYS_INLINE int sl_pkt_opens_conn(const struct sl_pkt *p)
+{
+	return p->key.proto == SL_IPPROTO_TCP &&
+	       !(p->flags & SL_PKT_F_ICMP_INNER) &&
+	       (p->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK)) == SL_TCP_SYN;
+}
+
 #endif /* SLUICE_PARSE_H */

@@ -516,10 +516,16 @@ static size_t tcp4_frame(sl_u8 *f, sl_u32 client, sl_u16 sport, sl_u8 vip,
 	return sizeof(hdr) + pay;
 }
 
-/* A TCP SYN client:sport -> 192.0.2.15:80 (the VIP "multi"). */
+/* TCP flags of the frames backend_of() sends: SYN (new connection) or ACK. */
+static sl_u8 probe_flags = 0x02;
+
+/* A TCP segment client:sport -> 192.0.2.15:80 (the VIP "multi"). */
 static size_t syn_to_multi(sl_u8 *f, sl_u32 client, sl_u16 sport)
 {
-	return tcp4_frame(f, client, sport, 15, 0);
+	size_t len = tcp4_frame(f, client, sport, 15, 0);
+
+	f[14 + 20 + 13] = probe_flags;
+	return len;
 }
 
 /* The backend (outer IPv4 destination) a flow is sent to, or 0 on drop. */
@@ -579,11 +585,26 @@ static void test_drained_backend_keeps_flows_down_backend_loses_them(void **stat
 	assert_int_equal(w->h->gen, gen + 1);
 	assert_int_equal(w->h->qs[1].seen, gen + 1);
 	assert_int_equal(sl_shm_stats_lcore(w->h, 1)->table_gen, gen + 1);
+	probe_flags = 0x10; /* ACK: established connections */
 	for (i = 0; i < N_FLOWS; i++)
 		assert_int_equal(backend_of(w, CLIENT, (sl_u16)(1000 + i)),
 				 before[i]);
+	probe_flags = 0x02; /* SYN: new connections, fresh 5-tuples */
 	for (i = 0; i < N_FLOWS; i++)
 		assert_true(backend_of(w, CLIENT + 1, (sl_u16)(1000 + i)) != x);
+	/* A SYN that reuses a remembered 5-tuple of the drained backend (a
+	 * client reusing its port) opens a new connection: not to x. */
+	for (i = 0; i < N_FLOWS; i++)
+		if (before[i] == x)
+			assert_true(backend_of(w, CLIENT, (sl_u16)(1000 + i)) != x);
+	/* Those flows now stay where the SYN put them; put the rest back. */
+	for (i = 0; i < N_FLOWS; i++)
+		if (before[i] == x)
+			before[i] = backend_of(w, CLIENT, (sl_u16)(1000 + i));
+	x = 0;
+	for (i = 0; i < N_FLOWS; i++)
+		if (!x && before[i] != 0)
+			x = before[i];
 
 	/* Down: its flows are re-picked, the others stay. */
 	sl_shm_sum_lcore(w->h, &st0);
