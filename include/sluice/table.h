@@ -238,6 +238,49 @@ struct sl_backend_stats {
 };
 SL_STATIC_ASSERT(sizeof(struct sl_backend_stats) == 32, "sl_backend_stats ABI");
 
+/* ---- XDP mode: BPF map values and program settings (bpf/maps.h) ---- */
+
+/*
+ * flow_map value (an LRU per-CPU hash keyed by struct sl_flow_key): the
+ * per-CPU counterpart of sluice-dp's flow-table entry. seen == 0 marks a
+ * copy this CPU never wrote: a per-CPU map zero-fills the other CPUs' copies
+ * when one CPU inserts a key, and those must read as misses.
+ */
+struct sl_xdp_flow {
+	sl_u32 backend_id;
+	sl_u32 epoch;     /* of the backend when the flow was placed */
+	sl_u16 vip_id;
+	sl_u16 pad;
+	sl_u32 seen;      /* bpf_ktime_get_coarse_ns() >> 30 (1.07 s ticks), >= 1 */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_xdp_flow) == 16, "sl_xdp_flow ABI");
+
+/*
+ * pass_stats_map value: packets the XDP program handed to the kernel
+ * (XDP_PASS), by the reason sluice-dp would have dropped them for. Kept
+ * apart from sl_lcore_stats.drops, which in XDP mode counts XDP_DROP only.
+ */
+struct sl_xdp_pass_stats {
+	sl_u64 passed[SL_DROP_SLOTS];
+};
+SL_STATIC_ASSERT(sizeof(struct sl_xdp_pass_stats) == SL_DROP_SLOTS * 8,
+		 "sl_xdp_pass_stats ABI");
+
+/*
+ * The XDP program's load-time settings (its .rodata.conf section, frozen at
+ * load, so the verifier prunes the branches not taken).
+ */
+struct sl_xdp_conf {
+	sl_u8 use_fib;     /* 1: next hop from bpf_fib_lookup (sluiced) */
+	sl_u8 pad;
+	sl_u8 src_mac[6];  /* use_fib == 0 (tests): static source MAC ... */
+	sl_u8 gw_mac[6];   /* ... and next-hop MAC, always XDP_TX */
+	sl_u16 nr_cpus;    /* possible CPUs: flow_map copies to search */
+	sl_u32 icmp_rate;  /* too-big replies per second per CPU */
+	sl_u32 icmp_burst;
+};
+SL_STATIC_ASSERT(sizeof(struct sl_xdp_conf) == 24, "sl_xdp_conf ABI");
+
 /* ---- fast-path accessors (no locks, no system calls) ---- */
 
 static SL_ALWAYS_INLINE struct sl_table_hdr *

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * maps.h: the maps of the XDP fast path (sluice_xdp.bpf.c).
+ *
+ * Key and value types come from include/sluice/table.h, the one definition
+ * shared with sluiced. Sizes marked "loader" are placeholders: control/
+ * xdp_prog.c sets them from the table file's capacities and the config's
+ * flow_table.size before load, and reuses the pinned maps of a previous run
+ * (/sys/fs/bpf/sluice/<instance>/<name>) when they are compatible.
+ *
+ * Writers: sluiced writes vip, backend, maglev and params (one thread, in
+ * an order that never lets the program see a VIP without its Maglev
+ * table); the program writes flow and the stats maps, per CPU, no atomics.
+ */
+#ifndef SLUICE_BPF_MAPS_H
+#define SLUICE_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "sluice/table.h"
+
+/* Largest Maglev table a VIP may have (config table_size limit). */
+#define SL_XDP_MAGLEV_MAX 655373
+
+/* vip_map: (address, port, proto[|FRAG], family) -> the VIP, copied whole. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 128); /* loader: the table file's max_vip_index */
+	__type(key, struct sl_vip_key);
+	__type(value, struct sl_vip_entry);
+} vip_map SEC(".maps");
+
+/* backend_map: stable backend id -> backend (address, state, epoch, VIP). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1024); /* loader: max_backends */
+	__type(key, __u32);
+	__type(value, struct sl_backend_entry);
+} backend_map SEC(".maps");
+
+/*
+ * maglev_map: VIP id -> that VIP's Maglev table, an array of M backend ids.
+ * BPF_F_INNER_MAP lets every inner array have its own M; a table is
+ * replaced by creating a new inner map, filling it, then one update here.
+ */
+struct sl_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(max_entries, 251); /* template only; each inner map has its M */
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 64); /* loader: max_vips */
+	__type(key, __u32);
+	__array(values, struct sl_maglev_inner);
+} maglev_map SEC(".maps");
+
+/* params_map: [0] hash seed, encapsulation sources, GUE port, MTU, timeouts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_table_params);
+} params_map SEC(".maps");
+
+/*
+ * flow_map: per-CPU flow table, 5-tuple -> backend it was given (LRU).
+ * Keys are shared by the CPUs, values are per CPU: max_entries is
+ * flow_table.size for all CPUs together (sluice-dp: per lcore).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, 1024); /* loader: dataplane.flow_table.size */
+	__type(key, struct sl_flow_key);
+	__type(value, struct sl_xdp_flow);
+} flow_map SEC(".maps");
+
+/* lcore_stats_map: [0] this CPU's counters, the XDP twin of an lcore's row. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_lcore_stats);
+} lcore_stats_map SEC(".maps");
+
+/* vip_stats_map: VIP id -> this CPU's packets, bytes, new flows, drops. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 64); /* loader: max_vips */
+	__type(key, __u32);
+	__type(value, struct sl_vip_stats);
+} vip_stats_map SEC(".maps");
+
+/* backend_stats_map: backend id -> this CPU's packets, bytes, new flows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1024); /* loader: max_backends */
+	__type(key, __u32);
+	__type(value, struct sl_backend_stats);
+} backend_stats_map SEC(".maps");
+
+/* pass_stats_map: [0] this CPU's XDP_PASS counts by reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_xdp_pass_stats);
+} pass_stats_map SEC(".maps");
+
+/* Program-private state, never read by sluiced. */
+
+/* Token bucket of ICMP too-big replies: credit in ns x rate, last refill. */
+struct sl_xdp_icmp_bucket {
+	__u64 tokens_ns;
+	__u64 last_ns;
+};
+
+/* icmp_rate_map: [0] this CPU's too-big token bucket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_xdp_icmp_bucket);
+} icmp_rate_map SEC(".maps");
+
+/*
+ * The packet an ICMPv6 too-big quotes, at most 1232 bytes, checksummed in
+ * three bpf_csum_diff calls of at most 512 bytes each.
+ */
+#define SL_XDP_QUOTE_MAX (1280 - 40 - 8)
+struct sl_xdp_scratch {
+	__u8 buf[3 * 512];
+};
+
+/* scratch_map: [0] per-CPU buffer the too-big quote is checksummed in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_xdp_scratch);
+} scratch_map SEC(".maps");
+
+#endif /* SLUICE_BPF_MAPS_H */

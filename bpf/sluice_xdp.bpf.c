@@ -1,0 +1,908 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * sluice_xdp.bpf.c: the XDP fast path, the same decisions and the same output
+ * bytes as sluice-dp's dataplane/fastpath.c, for NICs without a DPDK driver.
+ *
+ * Per packet: parse (include/sluice/parse.h) -> classify (exact VIP, then
+ * the port-agnostic VIP of the address; fragments by (address, proto|FRAG))
+ * -> select (per-CPU flow table, valid while the backend keeps its epoch,
+ * VIP and an UP/DRAINED state; else Maglev maglev[hash % M]) -> encapsulate
+ * (include/sluice/encap.h) -> send (XDP_TX, or bpf_redirect to the FIB's
+ * egress interface).
+ *
+ * Where XDP mode differs from sluice-dp, on purpose (DESIGN.md: "everything
+ * that is not VIP traffic ... XDP_PASS"):
+ *  - the kernel owns the interface: ARP, NDP, echo requests to the LB's own
+ *    addresses and all traffic that is not for a VIP are passed untouched
+ *    and counted in pass_stats_map under the reason sluice-dp would have
+ *    dropped them for. Echo requests to a VIP are answered here (XDP_TX),
+ *    as sluice-dp does;
+ *  - a malformed packet is dropped (under sluice-dp's reason) only when its
+ *    IP header was read and its destination is a VIP address; any other
+ *    malformed frame may be the host's and is passed: the kernel validates
+ *    and drops it itself;
+ *  - next hop: bpf_fib_lookup on the outer destination (the backend; for
+ *    l2dsr the backend itself) gives the MACs and the egress interface.
+ *    BPF_FIB_LKUP_RET_NO_NEIGH passes the original packet to the kernel,
+ *    which routes it and so resolves the neighbour; later packets of the
+ *    flow find it. Other lookup failures drop as no_nexthop. With
+ *    xdp_conf.use_fib == 0 (fixture tests, BPF_PROG_TEST_RUN) the MACs are
+ *    static and the packet always leaves by XDP_TX;
+ *  - flow-table evictions are the LRU map's own and are not counted;
+ *  - the flow table is per CPU like sluice-dp's per lcore, but a CPU that
+ *    finds its copy of an existing flow empty adopts another CPU's (see
+ *    adopt()): veths, generic XDP and some NICs do not keep a flow on one
+ *    CPU, and a drained backend must keep its flows there too.
+ *
+ * Verifier: every step is a global (non-static, __noinline) function, so
+ * each is verified once, whatever the paths into it; sl_parse in particular
+ * (most of the instruction count) is verified only inside sl_xdp_parse.
+ * Packet offsets coming back from a step are re-checked against data_end.
+ *
+ * Counters are per CPU and plain increments: one CPU runs the program for a
+ * packet from start to end.
+ */
+#include <stdbool.h>
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "maps.h"
+#include "sluice/csum.h"
+#include "sluice/encap.h"
+#include "sluice/hash.h"
+#include "sluice/parse.h"
+
+#define SL_AF_INET_KERNEL 2
+#define SL_AF_INET6_KERNEL 10
+#define SL_ICMP4_QUOTE_MAX (576 - 20 - 8)
+#define SL_NS_PER_S 1000000000ull
+#define SL_L2_MAX 22 /* Ethernet and two VLAN tags */
+#define SL_L4_OFF_MAX 2048
+#define SL_XDP_TOO_BIG 0x10000 /* sl_xdp_forward: + MTU left, see there */
+#define SL_XDP_FORWARD 0x100   /* sl_xdp_select: go on to sl_xdp_forward */
+
+/* Load-time settings; the defaults are sluiced's. */
+const volatile struct sl_xdp_conf xdp_conf SEC(".rodata.conf") = {
+	.use_fib = 1,
+	.nr_cpus = 1,     /* the loader: libbpf_num_possible_cpus() */
+	.icmp_rate = 100, /* sluice-dp's SL_FP_ICMP_RATE */
+	.icmp_burst = 20, /* SL_FP_ICMP_BURST */
+};
+
+/* ---- counters ---- */
+
+static __always_inline struct sl_lcore_stats *lcore_stats(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&lcore_stats_map, &zero);
+}
+
+static __always_inline int drop(enum sl_drop why)
+{
+	struct sl_lcore_stats *st = lcore_stats();
+
+	if (st)
+		st->drops[why & (SL_DROP_SLOTS - 1)]++;
+	return XDP_DROP;
+}
+
+static __always_inline int pass(enum sl_drop why)
+{
+	struct sl_xdp_pass_stats *ps;
+	__u32 zero = 0;
+
+	ps = bpf_map_lookup_elem(&pass_stats_map, &zero);
+	if (ps)
+		ps->passed[why & (SL_DROP_SLOTS - 1)]++;
+	return XDP_PASS;
+}
+
+static __always_inline void vip_drop(__u32 vip_id)
+{
+	struct sl_vip_stats *vs = bpf_map_lookup_elem(&vip_stats_map, &vip_id);
+
+	if (vs)
+		vs->drops++;
+}
+
+/* ---- small helpers ---- */
+
+static __always_inline bool is_vip_addr(const union sl_addr *a, sl_u8 family)
+{
+	struct sl_vip_key k;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.addr = *a;
+	k.family = family;
+	k.proto = SL_IPPROTO_TCP | SL_VIP_KEY_FRAG;
+	if (bpf_map_lookup_elem(&vip_map, &k))
+		return true;
+	k.proto = SL_IPPROTO_UDP | SL_VIP_KEY_FRAG;
+	return bpf_map_lookup_elem(&vip_map, &k) != NULL;
+}
+
+/* The frame's L2 length, proven to the verifier to be 14, 18 or 22. */
+static __always_inline int l2_len(const struct sl_pkt *p)
+{
+	__u32 l2 = p->l3_off;
+
+	if (l2 != 14 && l2 != 18 && l2 != 22)
+		return -1;
+	return (int)l2;
+}
+
+/* Cut the frame to len bytes (Ethernet padding after the IP packet). */
+static __always_inline int trim_to(struct xdp_md *ctx, __u32 len)
+{
+	__u32 cur = ctx->data_end - ctx->data;
+
+	if (cur > len)
+		return bpf_xdp_adjust_tail(ctx, -(int)(cur - len));
+	return 0;
+}
+
+/* Replies go back where the packet came from: swap the MAC addresses. */
+static __always_inline void eth_swap(struct sl_ethhdr *eth)
+{
+	sl_u8 tmp[SL_ETH_ALEN];
+
+	__builtin_memcpy(tmp, eth->dst, SL_ETH_ALEN);
+	__builtin_memcpy(eth->dst, eth->src, SL_ETH_ALEN);
+	__builtin_memcpy(eth->src, tmp, SL_ETH_ALEN);
+}
+
+/*
+ * Move the L2 header's bytes after the MACs (VLAN tags, ethertype) from
+ * data + shift to data, front to back (dst < src, so overlap is safe).
+ */
+static __always_inline int move_l2(sl_u8 *data, const sl_u8 *end, int l2,
+				   __u32 shift)
+{
+	sl_u8 *src = data + shift;
+
+	if (shift > 64 || src + SL_L2_MAX > end)
+		return -1;
+	__builtin_memcpy(data + 12, src + 12, 2);
+	if (l2 >= 18)
+		__builtin_memcpy(data + 14, src + 14, 4);
+	if (l2 >= 22)
+		__builtin_memcpy(data + 18, src + 18, 4);
+	return 0;
+}
+
+/* The ethertype after the tags; data + SL_L2_MAX was checked. */
+static __always_inline void set_ethertype(sl_u8 *data, int l2, sl_be16 type)
+{
+	if (l2 == 14)
+		__builtin_memcpy(data + 12, &type, 2);
+	else if (l2 == 18)
+		__builtin_memcpy(data + 16, &type, 2);
+	else
+		__builtin_memcpy(data + 20, &type, 2);
+}
+
+/* ---- step 1: parse ---- */
+
+/* sl_parse on the frame: enum sl_pkt_kind, or -enum sl_drop. */
+__noinline int sl_xdp_parse(struct xdp_md *ctx, struct sl_pkt *p)
+{
+	const sl_u8 *data = (const sl_u8 *)(long)ctx->data;
+	const sl_u8 *end = (const sl_u8 *)(long)ctx->data_end;
+
+	if (!p)
+		return -SL_DROP_TRUNCATED;
+	return sl_parse(data, end, p);
+}
+
+/* ---- replies ---- */
+
+/* One token of the per-CPU too-big budget (sluice-dp's icmp_token). */
+static __always_inline bool icmp_token(void)
+{
+	struct sl_xdp_icmp_bucket *b;
+	__u64 cap = (__u64)xdp_conf.icmp_burst * SL_NS_PER_S;
+	__u64 now = bpf_ktime_get_ns(), credit;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&icmp_rate_map, &zero);
+	if (!b || xdp_conf.icmp_rate == 0)
+		return false;
+	credit = b->tokens_ns + (now - b->last_ns) * xdp_conf.icmp_rate;
+	b->last_ns = now;
+	if (credit > cap)
+		credit = cap;
+	if (credit < SL_NS_PER_S) {
+		b->tokens_ns = credit;
+		return false;
+	}
+	b->tokens_ns = credit - SL_NS_PER_S;
+	return true;
+}
+
+/* Unfolded one's complement sum of the first len bytes of the IP packet. */
+static __always_inline int quote_sum(struct xdp_md *ctx, __u32 off, __u32 len,
+				     __u32 *sum)
+{
+	struct sl_xdp_scratch *s;
+	__u32 zero = 0, done, n;
+	__s64 r;
+	int i;
+
+	s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s || len == 0 || len > SL_XDP_QUOTE_MAX)
+		return -1;
+	if (bpf_xdp_load_bytes(ctx, off, s->buf, len))
+		return -1;
+	/* A trailing odd byte is summed as a word padded with zero. */
+	*(__u32 *)&s->buf[len & 0x7fc] = len & 3 ?
+		*(__u32 *)&s->buf[len & 0x7fc] & ~(0xffffffffu << 8 * (len & 3)) : 0;
+SL_UNROLL
+	for (i = 0; i < 3; i++) {
+		done = (__u32)i * 512;
+		if (done >= len)
+			break;
+		n = (len - done + 3) & ~3u;
+		if (n > 512)
+			n = 512;
+		SL_PARSE_WIDEN(n, 0x3fc); /* the verifier's bound: 0 .. 1020 */
+		if (n > 512)
+			break;
+		r = bpf_csum_diff(NULL, 0, (__be32 *)&s->buf[i * 512], n, *sum);
+		if (r < 0)
+			return -1;
+		*sum = (__u32)r;
+	}
+	return 0;
+}
+
+/*
+ * ICMP "fragmentation needed" / ICMPv6 "packet too big" back to the client,
+ * from the VIP, quoting the start of the packet (sluice-dp's too_big).
+ */
+__noinline int sl_xdp_too_big(struct xdp_md *ctx, struct sl_pkt *p,
+			      __u32 mtu_left)
+{
+	sl_u8 *data, *end, *l3;
+	struct sl_icmphdr *icmp;
+	struct sl_lcore_stats *st;
+	__u32 hdr, quote, sum = 0;
+	int l2, v4;
+
+	if (!p)
+		return XDP_DROP;
+	l2 = l2_len(p);
+	v4 = p->family == SL_AF_INET;
+	hdr = v4 ? 20 + 8 : 40 + 8;
+	quote = p->l3_len;
+	if (l2 < 0)
+		return drop(SL_DROP_TOO_BIG);
+	if ((p->flags & SL_PKT_F_ICMP_INNER) || (v4 && !(p->flags & SL_PKT_F_DF)))
+		return drop(SL_DROP_TOO_BIG);
+	if (!icmp_token())
+		return drop(SL_DROP_TOO_BIG_RATELIMIT);
+	if (quote > (v4 ? SL_ICMP4_QUOTE_MAX : SL_XDP_QUOTE_MAX))
+		quote = v4 ? SL_ICMP4_QUOTE_MAX : SL_XDP_QUOTE_MAX;
+	if (quote_sum(ctx, (__u32)l2, quote, &sum))
+		return drop(SL_DROP_TRUNCATED);
+	if (bpf_xdp_adjust_head(ctx, -(int)hdr))
+		return drop(SL_DROP_NO_HEADROOM);
+	data = (sl_u8 *)(long)ctx->data;
+	end = (sl_u8 *)(long)ctx->data_end;
+	if (data + SL_L2_MAX > end || move_l2(data, end, l2, hdr))
+		return drop(SL_DROP_NO_HEADROOM);
+	__builtin_memcpy(data, data + hdr, 12);
+	eth_swap((struct sl_ethhdr *)data);
+	l3 = data + l2;
+	if (v4) {
+		struct sl_iphdr *ip = (struct sl_iphdr *)l3;
+
+		icmp = (struct sl_icmphdr *)(l3 + 20);
+		if ((sl_u8 *)(icmp + 1) > end)
+			return drop(SL_DROP_NO_HEADROOM);
+		__builtin_memset(icmp, 0, sizeof(*icmp));
+		icmp->type = SL_ICMP_DEST_UNREACH;
+		icmp->code = SL_ICMP_FRAG_NEEDED;
+		icmp->rest.frag.mtu = sl_htons((sl_u16)mtu_left);
+		sum = sl_csum_partial(icmp, 8, sum);
+		icmp->checksum = (sl_be16)sl_csum_fold(sum);
+		sl_encap_ip4(ip, 0, (sl_u16)(hdr + quote), SL_IPPROTO_ICMP, 0,
+			     p->key.dst.v4, p->key.src.v4);
+	} else {
+		struct sl_ip6hdr *ip6 = (struct sl_ip6hdr *)l3;
+		__u32 len = 8 + quote;
+		sl_u8 tail[8] = { 0, 0, (sl_u8)(len >> 8), (sl_u8)len,
+				  0, 0, 0, SL_IPPROTO_ICMPV6 };
+
+		icmp = (struct sl_icmphdr *)(l3 + 40);
+		if ((sl_u8 *)(icmp + 1) > end)
+			return drop(SL_DROP_NO_HEADROOM);
+		sl_encap_ip6(ip6, 0, 0, (sl_u16)len, SL_IPPROTO_ICMPV6,
+			     &p->key.dst, &p->key.src);
+		__builtin_memset(icmp, 0, sizeof(*icmp));
+		icmp->type = SL_ICMP6_PKT_TOOBIG;
+		icmp->rest.mtu6 = sl_htonl(mtu_left);
+		sum = sl_csum_partial(l3 + 8, 32, sum);
+		sum = sl_csum_partial(tail, 8, sum);
+		sum = sl_csum_partial(icmp, 8, sum);
+		icmp->checksum = (sl_be16)sl_csum_fold(sum);
+	}
+	if (trim_to(ctx, (__u32)l2 + hdr + quote))
+		return drop(SL_DROP_NO_HEADROOM);
+	st = lcore_stats();
+	if (st)
+		st->icmp_too_big_sent++;
+	return XDP_TX;
+}
+
+/* IPv4 header checksum over ihl words, options included (<= 60 bytes). */
+static __always_inline sl_be16 ip4_csum(const sl_u8 *ip, const sl_u8 *end,
+					__u32 ihl)
+{
+	__u32 sum = 0;
+	int i;
+
+	/* A bounded loop: clang cannot unroll it with the early exit. */
+	for (i = 0; i < 15; i++) {
+		sl_u16 w[2];
+
+		if ((__u32)i >= ihl || ip + 4 * i + 4 > end)
+			break;
+		__builtin_memcpy(w, ip + 4 * i, 4);
+		sum = sl_csum_add(sum, w[0]);
+		sum = sl_csum_add(sum, w[1]);
+	}
+	return (sl_be16)sl_csum_fold(sum);
+}
+
+/* Echo request to a VIP: turned around in place (sluice-dp's echo_reply). */
+__noinline int sl_xdp_echo(struct xdp_md *ctx, struct sl_pkt *p)
+{
+	sl_u8 *data = (sl_u8 *)(long)ctx->data;
+	sl_u8 *end = (sl_u8 *)(long)ctx->data_end;
+	struct sl_lcore_stats *st;
+	struct sl_icmphdr *icmp;
+	__u32 l4;
+	sl_u8 *l3;
+	int l2;
+
+	if (!p)
+		return XDP_PASS;
+	/* The LB's own addresses belong to the kernel, which answers them. */
+	if (!is_vip_addr(&p->key.dst, p->family))
+		return pass(SL_DROP_NOT_VIP);
+	l2 = l2_len(p);
+	l4 = p->l4_off;
+	if (l2 < 0 || l4 > SL_L4_OFF_MAX || data + SL_L2_MAX > end)
+		return pass(SL_DROP_TRUNCATED);
+	l3 = data + l2;
+	icmp = (struct sl_icmphdr *)(data + l4);
+	if ((sl_u8 *)(icmp + 1) > end)
+		return pass(SL_DROP_TRUNCATED);
+	eth_swap((struct sl_ethhdr *)data);
+	if (p->family == SL_AF_INET) {
+		struct sl_iphdr *ip = (struct sl_iphdr *)l3;
+		sl_be32 a;
+
+		if ((sl_u8 *)(ip + 1) > end)
+			return pass(SL_DROP_TRUNCATED);
+		a = ip->saddr;
+		ip->saddr = ip->daddr;
+		ip->daddr = a;
+		ip->ttl = SL_ENCAP_TTL;
+		ip->check = 0;
+		ip->check = ip4_csum(l3, end, SL_IP4_IHL(ip));
+		icmp->checksum = sl_csum_update16(icmp->checksum,
+						  sl_htons(SL_ICMP_ECHO << 8),
+						  sl_htons(SL_ICMP_ECHOREPLY << 8));
+		icmp->type = SL_ICMP_ECHOREPLY;
+	} else {
+		struct sl_ip6hdr *ip6 = (struct sl_ip6hdr *)l3;
+		union sl_addr a;
+
+		if ((sl_u8 *)(ip6 + 1) > end)
+			return pass(SL_DROP_TRUNCATED);
+		a = ip6->saddr;
+		ip6->saddr = ip6->daddr;
+		ip6->daddr = a;
+		ip6->hop_limit = SL_ENCAP_TTL;
+		icmp->checksum = sl_csum_update16(icmp->checksum,
+						  sl_htons(SL_ICMP6_ECHO_REQUEST << 8),
+						  sl_htons(SL_ICMP6_ECHO_REPLY << 8));
+		icmp->type = SL_ICMP6_ECHO_REPLY;
+	}
+	if (trim_to(ctx, (__u32)l2 + p->l3_len))
+		return drop(SL_DROP_NO_HEADROOM);
+	st = lcore_stats();
+	if (st)
+		st->icmp_echo_replies++;
+	return XDP_TX;
+}
+
+/* ---- step 5: send (next hop) ---- */
+
+/* Volatile reads: the loader writes .rodata.conf after compilation. */
+static __always_inline void conf_mac(sl_u8 *d, const volatile sl_u8 *s)
+{
+	int i;
+
+SL_UNROLL
+	for (i = 0; i < 6; i++)
+		d[i] = s[i];
+}
+
+struct nexthop {
+	sl_u8 dmac[6];
+	sl_u8 smac[6];
+	__u32 ifindex; /* 0: back out the receiving interface (XDP_TX) */
+};
+
+/*
+ * MACs and egress interface towards dst. Returns 0, or an XDP action for
+ * the caller to return as is: XDP_PASS (neighbour not resolved yet) or
+ * XDP_DROP (counted as no_nexthop).
+ */
+static __always_inline int next_hop(struct xdp_md *ctx,
+				    const union sl_addr *dst,
+				    const union sl_addr *src, sl_u8 family,
+				    struct nexthop *nh)
+{
+	struct bpf_fib_lookup fib;
+	__u32 in_if;
+	long rc;
+
+	if (!xdp_conf.use_fib) {
+		conf_mac(nh->dmac, xdp_conf.gw_mac);
+		conf_mac(nh->smac, xdp_conf.src_mac);
+		nh->ifindex = 0;
+		return 0;
+	}
+	in_if = ctx->ingress_ifindex;
+	__asm__ volatile("" : "+r"(in_if)); /* no ctx pointer kept for later */
+	__builtin_memset(&fib, 0, sizeof(fib));
+	fib.ifindex = in_if;
+	if (family == SL_AF_INET) {
+		fib.family = SL_AF_INET_KERNEL;
+		fib.ipv4_src = src->v4;
+		fib.ipv4_dst = dst->v4;
+	} else {
+		fib.family = SL_AF_INET6_KERNEL;
+		__builtin_memcpy(fib.ipv6_src, src, 16);
+		__builtin_memcpy(fib.ipv6_dst, dst, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return pass(SL_DROP_NO_NEXTHOP);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return drop(SL_DROP_NO_NEXTHOP);
+	__builtin_memcpy(nh->dmac, fib.dmac, 6);
+	__builtin_memcpy(nh->smac, fib.smac, 6);
+	nh->ifindex = fib.ifindex == in_if ? 0 : fib.ifindex;
+	return 0;
+}
+
+static __always_inline int send(const struct nexthop *nh)
+{
+	if (nh->ifindex)
+		return (int)bpf_redirect(nh->ifindex, 0);
+	return XDP_TX;
+}
+
+static __always_inline void count_forward(__u32 vip_id, __u32 be_id,
+					  __u32 bytes)
+{
+	struct sl_vip_stats *vs = bpf_map_lookup_elem(&vip_stats_map, &vip_id);
+	struct sl_backend_stats *bs;
+
+	if (vs) {
+		vs->packets++;
+		vs->bytes += bytes;
+	}
+	bs = bpf_map_lookup_elem(&backend_stats_map, &be_id);
+	if (bs) {
+		bs->packets++;
+		bs->bytes += bytes;
+	}
+}
+
+/* ---- step 4: encapsulate ---- */
+
+/*
+ * Outer header of a constant method and family at data + l2. Constant
+ * arguments let the compiler fold sl_encap_write's branches, so the
+ * verifier sees writes at constant offsets under one bounds check.
+ */
+static __always_inline int encap_const(sl_u8 *data, const sl_u8 *end, int l2,
+				       const struct sl_pkt *p,
+				       struct sl_backend_entry *b,
+				       const struct sl_table_params *prm,
+				       __u64 hash, const sl_u8 method,
+				       const sl_u8 family)
+{
+	sl_u32 enc = sl_encap_len(method, family);
+	sl_u8 *out = data + l2;
+
+	if (out + enc + 2 > end)
+		return -1;
+	b->family = family; /* b is a stack copy: the store folds away */
+	sl_encap_write(out, out + enc, p->l3_len, p->family,
+		       (p->flags & SL_PKT_F_DF) != 0, method, b, prm, hash);
+	return 0;
+}
+
+/*
+ * Forward the packet of a VIP flow to backend be_id by the VIP's method
+ * (sluice-dp's forward). vip = VIP id | method << 16. Returns an XDP
+ * action, or SL_XDP_TOO_BIG + the MTU left for the inner packet when it
+ * does not fit: the caller answers with sl_xdp_too_big (called from there,
+ * not from here, to keep the call chain within the 512-byte stack).
+ */
+__noinline int sl_xdp_forward(struct xdp_md *ctx, struct sl_pkt *p, __u32 vip,
+			      __u32 be_id, __u64 hash)
+{
+	const struct sl_table_params *prm;
+	const struct sl_backend_entry *be;
+	__u32 vip_id = vip & 0xffff, method = vip >> 16, zero = 0;
+	struct sl_backend_entry b;
+	__u32 enc, l3_len, mtu;
+	struct nexthop nh;
+	union sl_addr src;
+	sl_u8 *data, *end;
+	int l2, rc;
+
+	if (!p)
+		return XDP_DROP;
+	be = bpf_map_lookup_elem(&backend_map, &be_id);
+	prm = bpf_map_lookup_elem(&params_map, &zero);
+	l2 = l2_len(p);
+	if (!be || !prm || l2 < 0)
+		return drop(SL_DROP_NO_BACKEND);
+	l3_len = p->l3_len;
+
+	if (method == SL_METHOD_L2DSR) {
+		if (xdp_conf.use_fib) {
+			__builtin_memset(&src, 0, sizeof(src));
+			rc = next_hop(ctx, &be->addr, &src, be->family, &nh);
+			if (rc)
+				return rc;
+		}
+		if (be->mac[0] | be->mac[1] | be->mac[2] | be->mac[3] |
+		    be->mac[4] | be->mac[5]) {
+			__builtin_memcpy(nh.dmac, be->mac, 6);
+			if (!xdp_conf.use_fib) {
+				conf_mac(nh.smac, xdp_conf.src_mac);
+				nh.ifindex = 0;
+			}
+		} else if (!xdp_conf.use_fib) {
+			return drop(SL_DROP_NO_NEXTHOP);
+		}
+		data = (sl_u8 *)(long)ctx->data;
+		end = (sl_u8 *)(long)ctx->data_end;
+		if (data + sizeof(struct sl_ethhdr) > end)
+			return drop(SL_DROP_TRUNCATED);
+		__builtin_memcpy(data, nh.dmac, 6);
+		__builtin_memcpy(data + 6, nh.smac, 6);
+		if (trim_to(ctx, (__u32)l2 + l3_len))
+			return drop(SL_DROP_NO_HEADROOM);
+		count_forward(vip_id, be_id, l3_len);
+		return send(&nh);
+	}
+
+	sl_encap_src(be->family == SL_AF_INET ? &prm->encap_src4 :
+						&prm->encap_src6,
+		     be->family == SL_AF_INET ? prm->encap_src4_bits :
+						prm->encap_src6_bits,
+		     be->family, hash, &src);
+	rc = next_hop(ctx, &be->addr, &src, be->family, &nh);
+	if (rc)
+		return rc;
+	enc = sl_encap_len((sl_u8)method, be->family);
+	mtu = prm->mtu;
+	if (l3_len + enc > mtu) {
+		vip_drop(vip_id);
+		return SL_XDP_TOO_BIG + (int)((mtu - enc) & 0xffff);
+	}
+	if (bpf_xdp_adjust_head(ctx, -(int)enc))
+		return drop(SL_DROP_NO_HEADROOM);
+	data = (sl_u8 *)(long)ctx->data;
+	end = (sl_u8 *)(long)ctx->data_end;
+	if (data + SL_L2_MAX > end || move_l2(data, end, l2, enc))
+		return drop(SL_DROP_NO_HEADROOM);
+	__builtin_memcpy(data, nh.dmac, 6);
+	__builtin_memcpy(data + 6, nh.smac, 6);
+	set_ethertype(data, l2, be->family == SL_AF_INET ?
+		      SL_BE16(SL_ETH_P_IP) : SL_BE16(SL_ETH_P_IPV6));
+	b = *be;
+	if (method == SL_METHOD_IPIP && be->family == SL_AF_INET)
+		rc = encap_const(data, end, l2, p, &b, prm, hash,
+				 SL_METHOD_IPIP, SL_AF_INET);
+	else if (method == SL_METHOD_IPIP)
+		rc = encap_const(data, end, l2, p, &b, prm, hash,
+				 SL_METHOD_IPIP, SL_AF_INET6);
+	else if (be->family == SL_AF_INET)
+		rc = encap_const(data, end, l2, p, &b, prm, hash,
+				 SL_METHOD_GUE, SL_AF_INET);
+	else
+		rc = encap_const(data, end, l2, p, &b, prm, hash,
+				 SL_METHOD_GUE, SL_AF_INET6);
+	if (rc)
+		return drop(SL_DROP_NO_HEADROOM);
+	if (trim_to(ctx, (__u32)l2 + enc + l3_len))
+		return drop(SL_DROP_NO_HEADROOM);
+	count_forward(vip_id, be_id, l3_len);
+	return send(&nh);
+}
+
+/* ---- step 2: classify ---- */
+
+/* The VIP of a packet: exact, then port-agnostic; fragments by address. */
+static __always_inline struct sl_vip_entry *classify(const struct sl_pkt *p)
+{
+	struct sl_vip_entry *vip;
+	struct sl_vip_key k;
+
+	__builtin_memset(&k, 0, sizeof(k));
+	k.addr = p->key.dst;
+	k.family = p->key.family;
+	if (p->flags & SL_PKT_F_FRAG) {
+		k.proto = p->key.proto | SL_VIP_KEY_FRAG;
+		return bpf_map_lookup_elem(&vip_map, &k);
+	}
+	k.proto = p->key.proto;
+	k.port = p->key.dport;
+	vip = bpf_map_lookup_elem(&vip_map, &k);
+	if (vip)
+		return vip;
+	k.port = 0;
+	return bpf_map_lookup_elem(&vip_map, &k);
+}
+
+/* ---- step 3: select ---- */
+
+static __always_inline __u32 now_ticks(void)
+{
+	return (__u32)(bpf_ktime_get_coarse_ns() >> 30) + 1;
+}
+
+/* Idle timeout in 2^30 ns ticks, rounded up. */
+static __always_inline bool flow_expired(const struct sl_xdp_flow *e,
+					 const struct sl_table_params *prm,
+					 sl_u8 proto, __u32 now)
+{
+	__u64 t = proto == SL_IPPROTO_TCP ? prm->tcp_timeout : prm->udp_timeout;
+
+	return now - e->seen > (__u32)((t * SL_NS_PER_S + (1u << 30) - 1) >> 30);
+}
+
+static __always_inline bool flow_valid(const struct sl_xdp_flow *e,
+				       __u32 vip_id, bool opens_conn)
+{
+	__u32 id = e->backend_id;
+	const struct sl_backend_entry *be;
+
+	if (e->vip_id != vip_id)
+		return false;
+	be = bpf_map_lookup_elem(&backend_map, &id);
+	return be && be->epoch == e->epoch && be->vip_id == vip_id &&
+	       (be->state == SL_BACKEND_UP ||
+		(be->state == SL_BACKEND_DRAINED && !opens_conn));
+}
+
+/* Search state of adopt(): the key and the freshest copy seen so far. */
+struct adopt_ctx {
+	struct sl_flow_key key;
+	struct sl_xdp_flow best;
+};
+
+static long adopt_cpu(__u32 cpu, void *arg)
+{
+	struct adopt_ctx *c = arg;
+	struct sl_xdp_flow *v;
+
+	v = bpf_map_lookup_percpu_elem(&flow_map, &c->key, cpu);
+	if (v && v->seen > c->best.seen)
+		c->best = *v;
+	return 0;
+}
+
+/*
+ * This CPU's copy of a flow that exists is empty: another CPU placed it.
+ * Take the freshest copy of any CPU, so a flow keeps its backend when the
+ * NIC (or a veth, or generic XDP) does not keep each flow on one CPU.
+ * With flow-consistent RSS this never runs after a flow's first packet.
+ */
+static __always_inline void adopt(const struct sl_flow_key *key,
+				  struct sl_xdp_flow *e)
+{
+	struct adopt_ctx c;
+
+	c.key = *key;
+	__builtin_memset(&c.best, 0, sizeof(c.best));
+	bpf_loop(xdp_conf.nr_cpus, adopt_cpu, &c, 0);
+	if (c.best.seen)
+		*e = c.best;
+}
+
+/*
+ * The backend for a flow of vip: the flow table's choice while it is still
+ * valid, else Maglev's (remembered). Returns the backend id or -1.
+ */
+static __always_inline __s64 select_backend(const struct sl_vip_entry *vip,
+					    const struct sl_flow_key *key,
+					    const struct sl_table_params *prm,
+					    __u64 hash, bool opens_conn,
+					    struct sl_lcore_stats *st)
+{
+	__u32 vip_id = vip->id, now = now_ticks(), idx, id;
+	const struct sl_backend_entry *be;
+	struct sl_xdp_flow *e, v;
+	struct sl_vip_stats *vs;
+	struct sl_backend_stats *bs;
+	const __u32 *slot;
+	void *table;
+
+	e = bpf_map_lookup_elem(&flow_map, key);
+	if (e && e->seen == 0)
+		adopt(key, e);
+	if (e && (e->seen == 0 || flow_expired(e, prm, key->proto, now))) {
+		/* Absent for this CPU, or expired: a miss that reuses the entry. */
+	} else if (e) {
+		if (flow_valid(e, vip_id, opens_conn)) {
+			st->flow_hits++;
+			if (e->seen != now)
+				e->seen = now;
+			return e->backend_id;
+		}
+		st->flow_repicks++;
+	}
+	if (vip->maglev_size == 0)
+		return -1;
+	table = bpf_map_lookup_elem(&maglev_map, &vip_id);
+	if (!table)
+		return -1;
+	idx = (__u32)(hash % vip->maglev_size);
+	slot = bpf_map_lookup_elem(table, &idx);
+	if (!slot)
+		return -1;
+	id = *slot;
+	be = bpf_map_lookup_elem(&backend_map, &id);
+	/* Another VIP's backend only while a republication is half done. */
+	if (!be || be->vip_id != vip_id)
+		return -1;
+	v.backend_id = id;
+	v.epoch = be->epoch;
+	v.vip_id = (__u16)vip_id;
+	v.pad = 0;
+	v.seen = now;
+	if (e)
+		*e = v;
+	else
+		bpf_map_update_elem(&flow_map, key, &v, BPF_ANY);
+	st->flow_misses++;
+	vs = bpf_map_lookup_elem(&vip_stats_map, &vip_id);
+	if (vs)
+		vs->new_flows++;
+	bs = bpf_map_lookup_elem(&backend_stats_map, &id);
+	if (bs)
+		bs->new_flows++;
+	return id;
+}
+
+/* A VIP packet's backend, from sl_xdp_select to sl_xdp_forward. */
+struct sl_xdp_sel {
+	__u64 hash;
+	__u32 vip;     /* VIP id | method << 16 */
+	__u32 be_id;
+};
+
+/*
+ * Classify and select for a packet of a VIP flow (TCP/UDP, or an ICMP
+ * error quoting one): SL_XDP_FORWARD with *sel filled, or the XDP action
+ * for a packet that is passed or dropped (counted). The caller forwards,
+ * so the call chain stays three frames deep (the 512-byte stack limit).
+ */
+__noinline int sl_xdp_select(struct sl_pkt *p, struct sl_xdp_sel *sel)
+{
+	const struct sl_table_params *prm;
+	const struct sl_vip_entry *vip;
+	struct sl_lcore_stats *st;
+	__u32 zero = 0, vip_id;
+	__u64 hash;
+	__s64 be;
+
+	if (!p || !sel)
+		return XDP_PASS;
+	vip = classify(p);
+	if (!vip)
+		return pass(p->flags & SL_PKT_F_ICMP_INNER ?
+				    SL_DROP_ICMP_UNMATCHED : SL_DROP_NOT_VIP);
+	vip_id = vip->id;
+	if (vip_id == SL_VIP_AMBIGUOUS)
+		return drop(SL_DROP_FRAG_AMBIGUOUS);
+	if ((p->flags & SL_PKT_F_FRAG) && (vip->flags & SL_VIP_F_FRAG_DROP)) {
+		vip_drop(vip_id);
+		return drop(SL_DROP_FRAGMENT);
+	}
+	prm = bpf_map_lookup_elem(&params_map, &zero);
+	st = lcore_stats();
+	if (!prm || !st)
+		return XDP_PASS;
+	hash = sl_flow_hash(&p->key, &prm->seed);
+	be = select_backend(vip, &p->key, prm, hash, sl_pkt_opens_conn(p), st);
+	if (be < 0) {
+		vip_drop(vip_id);
+		return drop(SL_DROP_NO_BACKEND);
+	}
+	if (p->flags & SL_PKT_F_ICMP_INNER)
+		st->icmp_errors_forwarded++;
+	sel->hash = hash;
+	sel->vip = vip_id | (__u32)vip->method << 16;
+	sel->be_id = (__u32)be;
+	return SL_XDP_FORWARD;
+}
+
+/* ---- the program ---- */
+
+/*
+ * A frame sl_parse rejected: dropped under its reason when it is IP to a
+ * VIP address, else left to the kernel.
+ */
+static __always_inline int malformed(const struct sl_pkt *p, enum sl_drop why)
+{
+	if (p->family && is_vip_addr(&p->key.dst, p->family))
+		return drop(why);
+	return pass(why);
+}
+
+/* The whole fast path; an XDP action. Global so a test wrapper can call it. */
+__noinline int sl_xdp_process(struct xdp_md *ctx)
+{
+	struct sl_lcore_stats *st = lcore_stats();
+	struct sl_xdp_sel sel;
+	struct sl_pkt p;
+	int kind, act;
+
+	if (!st)
+		return XDP_PASS;
+	st->rx_packets++;
+	st->rx_bytes += ctx->data_end - ctx->data;
+	kind = sl_xdp_parse(ctx, &p);
+	if (kind < 0)
+		return malformed(&p, (enum sl_drop)-kind);
+	switch (kind) {
+	case SL_PKT_L4:
+	case SL_PKT_ICMP_ERR:
+		act = sl_xdp_select(&p, &sel);
+		if (act != SL_XDP_FORWARD)
+			return act;
+		act = sl_xdp_forward(ctx, &p, sel.vip, sel.be_id, sel.hash);
+		if (act >= SL_XDP_TOO_BIG)
+			act = sl_xdp_too_big(ctx, &p,
+					     (__u32)(act - SL_XDP_TOO_BIG));
+		break;
+	case SL_PKT_ICMP_ECHO:
+		act = sl_xdp_echo(ctx, &p);
+		break;
+	case SL_PKT_NON_IP:
+		return pass(SL_DROP_NON_IP);
+	default: /* ARP and NDP are the kernel's in XDP mode */
+		return pass(SL_DROP_UNHANDLED);
+	}
+	if (act == XDP_TX || act == XDP_REDIRECT) {
+		st = lcore_stats();
+		if (st) {
+			st->tx_packets++;
+			st->tx_bytes += ctx->data_end - ctx->data;
+		}
+	}
+	return act;
+}
+
+SEC("xdp")
+int sluice_xdp(struct xdp_md *ctx)
+{
+	return sl_xdp_process(ctx);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

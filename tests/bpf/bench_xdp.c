@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bench_xdp.c: nanoseconds per packet of the XDP fast path under
+ * BPF_PROG_TEST_RUN, beside an empty XDP_PASS program and a MAC-swap
+ * XDP_TX program measured in the same run.
+ *
+ * The fast path runs inside bench_real (tests/bpf/bench_xdp.bpf.c), which
+ * restores the frame after each run; bench_nop is the same wrapper around
+ * nothing, and its time (less the empty program's) is the harness cost
+ * subtracted to give "net". Every timed run is checked against the
+ * program's own counters: each iteration must have taken the path being
+ * timed (forwarded, flow miss or hit, or passed), else the case fails.
+ *
+ * usage: bench_xdp [-n REPEAT] [-r ROUNDS]   (root; 77 otherwise)
+ * Prints one table; exits 1 if a counter check fails (not for a missed
+ * target: the targets are reported, the machine decides).
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pktbuild.h"
+#include "xdp_test.h"
+/* After table.h (through xdp_test.h): the skeleton names its structs. */
+#include "sluice_xdp_bench.skel.h"
+
+static const char config_text[] =
+	"instance = \"bench\";\n"
+	"hash_seed = \"00112233445566778899aabbccddeeff\";\n"
+	"dataplane = { mode = \"dpdk\"; interfaces = [ \"net_null0\" ];\n"
+	"  gateway = \"198.51.100.1\"; gateway6 = \"2001:db8:ff::1\";\n"
+	"  local_address = \"198.51.100.2\"; local_address6 = \"2001:db8:ff::2\";\n"
+	"  encap_source = \"172.16.0.0/16\"; encap_source6 = \"2001:db8:e0::/104\";\n"
+	"  flow_table = { size = 1048576; };\n"
+	"};\n"
+	"vips = (\n"
+	" { name = \"web4\"; address = \"192.0.2.10\"; port = 80; protocol = \"tcp\";\n"
+	"   method = \"ipip\"; healthcheck = { type = \"none\"; };\n"
+	"   backends = ( { address = \"203.0.113.1\"; }, { address = \"203.0.113.2\"; },\n"
+	"     { address = \"203.0.113.3\"; }, { address = \"203.0.113.4\"; },\n"
+	"     { address = \"203.0.113.5\"; }, { address = \"203.0.113.6\"; },\n"
+	"     { address = \"203.0.113.7\"; }, { address = \"203.0.113.8\"; } ); },\n"
+	" { name = \"dns4\"; address = \"192.0.2.11\"; port = 53; protocol = \"udp\";\n"
+	"   method = \"gue\"; healthcheck = { type = \"none\"; };\n"
+	"   backends = ( { address = \"203.0.113.11\"; }, { address = \"203.0.113.12\"; } ); },\n"
+	" { name = \"web6\"; address = \"2001:db8::10\"; port = 80; protocol = \"tcp\";\n"
+	"   method = \"ipip\"; healthcheck = { type = \"none\"; };\n"
+	"   backends = ( { address = \"2001:db8:300::1\"; }, { address = \"2001:db8:300::2\"; } ); }\n"
+	");\n";
+
+/* Mirrors struct sl_bench_state in bench_xdp.bpf.c. */
+struct bench_state {
+	sl_u64 iter;
+	sl_u32 mode, nflows, orig_len, sport_off, saddr_off, pad;
+	sl_u8 eth[16];
+};
+
+enum { MODE_FIXED, MODE_ROTATE, MODE_UNIQUE };
+enum check { C_NONE, C_MISS, C_HIT, C_PASS };
+
+struct bcase {
+	const char *name;
+	int l3;        /* 4 or 6 */
+	sl_u32 dst4;
+	sl_u8 dst6;
+	int udp;
+	sl_u8 flags;   /* TCP flags */
+	int mode;
+	sl_u32 nflows;
+	enum check check;
+	double target; /* ns; 0: none */
+};
+
+static const struct bcase cases[] = {
+	{ "TCP SYN v4, new flow each packet (Maglev, miss)", 4, 0xc000020a, 0, 0,
+	  SL_TCP_SYN, MODE_UNIQUE, 0, C_MISS, 100 },
+	{ "TCP ACK v4, flow-table hit, 1 flow", 4, 0xc000020a, 0, 0,
+	  SL_TCP_ACK, MODE_FIXED, 0, C_HIT, 100 },
+	{ "TCP ACK v4, flow-table hit, 1024 flows", 4, 0xc000020a, 0, 0,
+	  SL_TCP_ACK, MODE_ROTATE, 1024, C_HIT, 100 },
+	{ "UDP v4 GUE, flow-table hit, 1024 flows", 4, 0xc000020b, 0, 1, 0,
+	  MODE_ROTATE, 1024, C_HIT, 100 },
+	{ "TCP ACK v6, flow-table hit, 1024 flows", 6, 0, 0x10, 0, SL_TCP_ACK,
+	  MODE_ROTATE, 1024, C_HIT, 100 },
+	{ "TCP SYN v6, new flow each packet (Maglev, miss)", 6, 0, 0x10, 0,
+	  SL_TCP_SYN, MODE_UNIQUE, 0, C_MISS, 100 },
+	{ "non-VIP TCP v4, passed to the kernel", 4, 0xc6336401, 0, 0,
+	  SL_TCP_ACK, MODE_FIXED, 0, C_PASS, 50 },
+};
+
+static int repeat = 1000000, rounds = 5;
+
+static void build(struct pb *b, const struct bcase *c)
+{
+	union sl_addr src6 = pb_a6(7), dst6 = pb_a6(c->dst6);
+
+	pb_init(b);
+	pb_eth(b, 0);
+	if (c->l3 == 4)
+		pb_ip4(b, 0x0a000001, c->dst4);
+	else
+		pb_ip6(b, src6, dst6);
+	if (c->udp) {
+		pb_udp(b, 1024, 53);
+		pb_data(b, 18);
+	} else {
+		pb_tcp(b, 1024, 80, c->flags, 0);
+		pb_data(b, c->flags & SL_TCP_SYN ? 0 : 6);
+	}
+	pb_finish(b);
+}
+
+static void set_state(int fd, const struct pb *b, const struct bcase *c)
+{
+	struct bench_state st;
+	sl_u32 zero = 0;
+
+	memset(&st, 0, sizeof(st));
+	st.mode = c ? (sl_u32)c->mode : MODE_FIXED;
+	st.nflows = c ? c->nflows : 0;
+	st.orig_len = b->len;
+	st.sport_off = c && c->l3 == 6 ? 14 + 40 : 14 + 20;
+	st.saddr_off = c && c->l3 == 6 ? 14 + 8 + 12 : 14 + 12;
+	memcpy(st.eth, b->buf, 14);
+	if (bpf_map_update_elem(fd, &zero, &st, BPF_ANY)) {
+		fprintf(stderr, "FAIL: bench_map: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
+/* Mean ns per run over rounds x repeat; 0 on a failed run. */
+static double timed(int prog, const struct pb *b, int reps, int *retval)
+{
+	static sl_u8 out[XT_MAX_FRAME];
+	double sum = 0;
+	int r;
+
+	for (r = 0; r < rounds; r++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = b->buf,
+			.data_size_in = b->len, .data_out = out,
+			.data_size_out = sizeof(out), .repeat = reps);
+
+		if (bpf_prog_test_run_opts(prog, &o)) {
+			fprintf(stderr, "FAIL: test run: %s\n", strerror(errno));
+			exit(1);
+		}
+		*retval = (int)o.retval;
+		sum += o.duration;
+	}
+	return sum / rounds;
+}
+
+struct counts {
+	sl_u64 tx, hits, misses, not_vip;
+};
+
+static void counts(struct sl_xdp *x, struct counts *c)
+{
+	struct sl_lcore_stats st;
+	struct sl_xdp_pass_stats ps;
+
+	sl_xdp_stats(x, &st, NULL, 0, NULL, 0);
+	sl_xdp_passed(x, &ps);
+	c->tx = st.tx_packets;
+	c->hits = st.flow_hits;
+	c->misses = st.flow_misses;
+	c->not_vip = ps.passed[SL_DROP_NOT_VIP];
+}
+
+int main(int argc, char **argv)
+{
+	char dir[] = "/tmp/sl-xdp-bench-XXXXXX", err[512];
+	int opt, real, nop, pass_prog, swap, state_fd, rv, failed = 0;
+	double t_pass, t_swap, h_fixed, h_rotate, h_unique;
+	const void *elf;
+	struct sl_config *cfg;
+	struct sl_xdp *x;
+	struct pb b;
+	size_t len;
+	unsigned int i;
+
+	while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+		if (opt == 'n')
+			repeat = atoi(optarg);
+		else if (opt == 'r')
+			rounds = atoi(optarg);
+		else
+			return 2;
+	}
+	xt_require_root("bench_xdp");
+	xt_pin_cpu(0);
+	if (!mkdtemp(dir))
+		return 1;
+	cfg = sl_config_load_string(config_text, "bench.conf", err, sizeof(err));
+	if (!cfg) {
+		fprintf(stderr, "FAIL: %s\n", err);
+		return 1;
+	}
+	elf = sluice_xdp_bench__elf_bytes(&len);
+	x = xt_load(cfg, dir, elf, len, NULL);
+	xt_apply(x, cfg, NULL, 0);
+	real = sl_xdp_prog_fd(x, "bench_real");
+	nop = sl_xdp_prog_fd(x, "bench_nop");
+	pass_prog = sl_xdp_prog_fd(x, "bench_pass");
+	swap = sl_xdp_prog_fd(x, "bench_macswap");
+	state_fd = sl_xdp_map_fd(x, "bench_map");
+	if (real < 0 || nop < 0 || pass_prog < 0 || swap < 0 || state_fd < 0) {
+		fprintf(stderr, "FAIL: bench object lacks a program or map\n");
+		return 1;
+	}
+
+	/* References and the harness, each variation mode on its own. */
+	build(&b, &cases[1]);
+	t_pass = timed(pass_prog, &b, repeat, &rv);
+	t_swap = timed(swap, &b, repeat, &rv);
+	set_state(state_fd, &b, &cases[1]);
+	h_fixed = timed(nop, &b, repeat, &rv) - t_pass;
+	set_state(state_fd, &b, &cases[2]);
+	h_rotate = timed(nop, &b, repeat, &rv) - t_pass;
+	set_state(state_fd, &b, &cases[0]);
+	h_unique = timed(nop, &b, repeat, &rv) - t_pass;
+
+	printf("XDP fast path under BPF_PROG_TEST_RUN: %d rounds x %d "
+	       "packets per case, one CPU; ns per packet (mean)\n", rounds,
+	       repeat);
+	printf("%-50s %8s %8s %8s %7s %s\n", "case", "ns/pkt", "harness",
+	       "net", "target", "met");
+	printf("%-50s %8.1f %8s %8.1f %7s %s\n", "empty XDP_PASS program",
+	       t_pass, "-", t_pass, "-", "-");
+	printf("%-50s %8.1f %8s %8.1f %7s %s\n", "MAC-swap XDP_TX program",
+	       t_swap, "-", t_swap, "-", "-");
+	for (i = 0; i < SL_ARRAY_SIZE(cases); i++) {
+		const struct bcase *c = &cases[i];
+		double h = c->mode == MODE_FIXED ? h_fixed :
+			   c->mode == MODE_ROTATE ? h_rotate : h_unique;
+		sl_u64 n = (sl_u64)rounds * (sl_u64)repeat, got = 0;
+		struct counts c0, c1;
+		double t, net;
+		bool ok;
+
+		build(&b, c);
+		set_state(state_fd, &b, c);
+		/* Warm up: the flows of a hit case are in the table. */
+		if (c->check == C_HIT)
+			timed(real, &b, c->nflows ? (int)c->nflows : 1, &rv);
+		counts(x, &c0);
+		t = timed(real, &b, repeat, &rv);
+		counts(x, &c1);
+		switch (c->check) {
+		case C_MISS:
+			got = c1.misses - c0.misses;
+			ok = got == n && c1.tx - c0.tx == n;
+			break;
+		case C_HIT:
+			got = c1.hits - c0.hits;
+			ok = got == n && c1.tx - c0.tx == n;
+			break;
+		default:
+			got = c1.not_vip - c0.not_vip;
+			ok = got == n && rv == XDP_PASS;
+			break;
+		}
+		net = t - h;
+		printf("%-50s %8.1f %8.1f %8.1f %7.0f %s\n", c->name, t, h, net,
+		       c->target, net <= c->target ? "yes" : "no");
+		if (!ok) {
+			printf("  FAIL: %llu of %llu timed packets took the "
+			       "path (action %s)\n", (unsigned long long)got,
+			       (unsigned long long)n, xt_action(rv));
+			failed++;
+		}
+	}
+	printf("harness (wrapper around a no-op, less the empty program): "
+	       "fixed %.1f, 1024 flows %.1f, new flow each %.1f ns\n", h_fixed,
+	       h_rotate, h_unique);
+	printf("counters: every timed packet took the path of its case: %s\n",
+	       failed ? "NO" : "yes");
+	sl_xdp_free(x, false, true);
+	sl_config_free(cfg);
+	rmdir(dir);
+	return failed ? 1 : 0;
+}
