@@ -12,7 +12,8 @@
  * Bounds: SL_CTL_CLIENTS_MAX connections, SL_CTL_REQUEST_MAX bytes of
  * request, SL_CTL_TIMEOUT_MS per connection from accept to the last byte of
  * the reply; a client that stalls is dropped, so none can hold the loop or
- * grow memory.
+ * grow memory. The connections themselves are conn.c's; this file frames
+ * requests (one line) and builds replies.
  */
 #include "ctlsock.h"
 
@@ -21,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,30 +30,15 @@
 #include <sluice/ctl.h>
 
 #include "config.h"
+#include "conn.h"
 #include "daemon.h"
 #include "json.h"
-#include "loop.h"
 #include "report.h"
 
-struct ctl_client {
-	struct sl_ctlsock *cs;
-	int fd;
-	struct sl_timer timer;
-	bool writing;
-	size_t req_len;
-	struct sl_buf out;
-	size_t sent;
-	struct ctl_client *prev, *next;
-	char req[SL_CTL_REQUEST_MAX + 1];
-};
-
 struct sl_ctlsock {
-	struct sl_daemon *d;
-	int fd;
+	struct sl_conn_server *srv;
 	dev_t dev;                 /* of the socket file we bound, so close */
 	ino_t ino;                 /* unlinks only our own */
-	unsigned int n_clients;
-	struct ctl_client *clients;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -422,7 +407,13 @@ static int ctl_reload(struct sl_daemon *d, int argc, char **argv,
 	}
 	sl_jw_obj_begin(w);
 	sl_jw_kstr(w, "config_file", d->config_path);
+	/*
+	 * The new tables go out with the next publish, after this reply:
+	 * "generation" is still the running one while publish_pending is
+	 * true; a script waits for status to show a higher generation.
+	 */
 	sl_jw_ku64(w, "generation", d->gen);
+	sl_jw_kbool(w, "publish_pending", d->publish_pending);
 	sl_jw_ku64(w, "reloads", d->reloads);
 	sl_jw_ku64(w, "vips", d->cfg->n_vips);
 	sl_jw_ku64(w, "backends", sl_config_count_backends(d->cfg));
@@ -515,169 +506,45 @@ void sl_ctlsock_handle(struct sl_daemon *d, const char *line,
 	sl_buf_free(&result);
 }
 
-/* ---- connections -------------------------------------------------------- */
+/* ---- connections (conn.c) ----------------------------------------------- */
 
-static void client_free(struct ctl_client *c)
+/* A request ends at its first newline, or at EOF. */
+static ssize_t request_complete(void *arg, const char *req, size_t len,
+				size_t from)
 {
-	struct sl_ctlsock *cs = c->cs;
-	char junk[512];
+	const char *nl = memchr(req + from, '\n', len - from);
 
-	sl_timer_stop(cs->d->loop, &c->timer);
-	sl_loop_del_fd(cs->d->loop, c->fd);
-	/*
-	 * Unread request bytes would turn the client's EOF after our reply
-	 * into ECONNRESET; read them away first (bounded by the socket
-	 * buffer, the socket is non-blocking).
-	 */
-	while (recv(c->fd, junk, sizeof(junk), 0) > 0)
-		;
-	close(c->fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		cs->clients = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	cs->n_clients--;
-	sl_buf_free(&c->out);
-	free(c);
+	return nl ? nl - req : -1;
 }
 
-static void client_flush(struct ctl_client *c)
+static void request_reply(void *arg, enum sl_conn_end end, char *req,
+			  size_t len, struct sl_buf *out)
 {
-	ssize_t n;
+	char msg[96];
 
-	while (c->sent < c->out.len) {
-		n = send(c->fd, c->out.data + c->sent, c->out.len - c->sent,
-			 MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return; /* EPOLLOUT brings us back */
-		if (n <= 0) {
-			client_free(c);
-			return;
-		}
-		c->sent += (size_t)n;
-	}
-	client_free(c);
-}
-
-static void client_reply(struct ctl_client *c, const char *bad_request)
-{
-	if (bad_request) {
-		reply_error(&c->out, SL_CTL_BAD_REQUEST, bad_request);
+	if (end == SL_CONN_TOO_BIG) {
+		snprintf(msg, sizeof(msg), "request longer than %d bytes",
+			 SL_CTL_REQUEST_MAX);
+		reply_error(out, SL_CTL_BAD_REQUEST, msg);
+	} else if (end == SL_CONN_EOF && !len) {
+		reply_error(out, SL_CTL_BAD_REQUEST,
+			    "empty request (try 'help')");
 	} else {
-		c->req[c->req_len] = '\0';
-		sl_ctlsock_handle(c->cs->d, c->req, &c->out);
+		sl_ctlsock_handle(arg, req, out);
 	}
-	sl_buf_add(&c->out, "\n", 1);
-	if (c->out.oom) {
-		client_free(c);
-		return;
-	}
-	c->writing = true;
-	sl_loop_mod_fd(c->cs->d->loop, c->fd, EPOLLOUT);
-	client_flush(c);
+	sl_buf_add(out, "\n", 1);
 }
 
-static void client_read(struct ctl_client *c)
-{
-	char msg[96], *nl;
-	ssize_t n;
+SL_STATIC_ASSERT(SL_CTL_INTERNAL == 5, "busy reply below");
 
-	for (;;) {
-		if (c->req_len == SL_CTL_REQUEST_MAX) {
-			snprintf(msg, sizeof(msg),
-				 "request longer than %d bytes",
-				 SL_CTL_REQUEST_MAX);
-			client_reply(c, msg);
-			return;
-		}
-		n = recv(c->fd, c->req + c->req_len,
-			 SL_CTL_REQUEST_MAX - c->req_len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n < 0) {
-			client_free(c);
-			return;
-		}
-		if (n == 0) {
-			/* EOF ends a request without a newline */
-			client_reply(c, c->req_len ? NULL :
-				     "empty request (try 'help')");
-			return;
-		}
-		nl = memchr(c->req + c->req_len, '\n', (size_t)n);
-		c->req_len += (size_t)n;
-		if (nl) {
-			c->req_len = (size_t)(nl - c->req);
-			client_reply(c, NULL);
-			return;
-		}
-	}
-}
-
-static void on_client(struct sl_loop *l, int fd, uint32_t events, void *arg)
-{
-	struct ctl_client *c = arg;
-
-	if (c->writing) {
-		if (events & (EPOLLERR | EPOLLHUP))
-			client_free(c);
-		else
-			client_flush(c);
-		return;
-	}
-	client_read(c);
-}
-
-static void on_client_timeout(struct sl_loop *l, void *arg)
-{
-	client_free(arg);
-}
-
-static void on_listen(struct sl_loop *l, int fd, uint32_t events, void *arg)
-{
-	struct sl_ctlsock *cs = arg;
-	struct ctl_client *c;
-	SL_STATIC_ASSERT(SL_CTL_INTERNAL == 5, "busy reply below");
-	static const char busy[] =
-		"{\"code\":5,\"error\":\"too many control connections\"}\n";
-	int cfd;
-
-	for (;;) {
-		cfd = accept4(cs->fd, NULL, NULL,
-			      SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd < 0)
-			return; /* EAGAIN, or an error the next accept sees */
-		if (cs->n_clients >= SL_CTL_CLIENTS_MAX) {
-			/* best effort: the client is dropped anyway */
-			(void)!send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
-			close(cfd);
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c || sl_loop_add_fd(l, cfd, EPOLLIN, on_client, c) < 0) {
-			free(c);
-			close(cfd);
-			continue;
-		}
-		c->cs = cs;
-		c->fd = cfd;
-		sl_buf_init(&c->out);
-		c->next = cs->clients;
-		if (cs->clients)
-			cs->clients->prev = c;
-		cs->clients = c;
-		cs->n_clients++;
-		sl_timer_init(&c->timer, on_client_timeout, c);
-		sl_timer_start(l, &c->timer,
-			       (uint64_t)SL_CTL_TIMEOUT_MS * 1000000ULL);
-	}
-}
+static const struct sl_conn_proto ctl_proto = {
+	.clients_max = SL_CTL_CLIENTS_MAX,
+	.request_max = SL_CTL_REQUEST_MAX,
+	.timeout_ms = SL_CTL_TIMEOUT_MS,
+	.busy = "{\"code\":5,\"error\":\"too many control connections\"}\n",
+	.complete = request_complete,
+	.reply = request_reply,
+};
 
 /* ---- open / close ------------------------------------------------------- */
 
@@ -743,7 +610,7 @@ struct sl_ctlsock *sl_ctlsock_open(struct sl_daemon *d, const char *path,
 	const char *what;
 	struct stat st;
 	mode_t old;
-	int rc;
+	int fd = -1, rc;
 
 	err[0] = '\0';
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -759,8 +626,6 @@ struct sl_ctlsock *sl_ctlsock_open(struct sl_daemon *d, const char *path,
 		errno = ENOMEM;
 		return NULL;
 	}
-	cs->d = d;
-	cs->fd = -1;
 	memcpy(cs->path, sa.sun_path, sizeof(cs->path));
 
 	what = "cannot create its directory";
@@ -772,13 +637,13 @@ struct sl_ctlsock *sl_ctlsock_open(struct sl_daemon *d, const char *path,
 	if (rc < 0)
 		goto fail;
 	what = "socket";
-	cs->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (cs->fd < 0)
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
 		goto fail_errno;
 	/* no window in which the socket is open to others: umask, then chmod */
 	what = "bind";
 	old = umask(0177);
-	rc = bind(cs->fd, (struct sockaddr *)&sa, sizeof(sa));
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
 	if (rc < 0)
 		goto fail_errno;
@@ -788,11 +653,12 @@ struct sl_ctlsock *sl_ctlsock_open(struct sl_daemon *d, const char *path,
 	cs->dev = st.st_dev;
 	cs->ino = st.st_ino;
 	what = "listen";
-	if (listen(cs->fd, SOMAXCONN) < 0)
+	if (listen(fd, SOMAXCONN) < 0)
 		goto fail_unlink;
 	what = "cannot add it to the event loop";
-	rc = sl_loop_add_fd(d->loop, cs->fd, EPOLLIN, on_listen, cs);
-	if (rc < 0) {
+	cs->srv = sl_conn_open(d->loop, fd, &ctl_proto, d);
+	if (!cs->srv) {
+		rc = -errno;
 		unlink(path);
 		goto fail;
 	}
@@ -808,8 +674,8 @@ fail:
 	if (!err[0])
 		snprintf(err, errlen, "control socket %s: %s: %s", path, what,
 			 strerror(-rc));
-	if (cs->fd >= 0)
-		close(cs->fd);
+	if (fd >= 0)
+		close(fd);
 	free(cs);
 	errno = -rc;
 	return NULL;
@@ -821,10 +687,7 @@ void sl_ctlsock_close(struct sl_ctlsock *cs)
 
 	if (!cs)
 		return;
-	while (cs->clients)
-		client_free(cs->clients);
-	sl_loop_del_fd(cs->d->loop, cs->fd);
-	close(cs->fd);
+	sl_conn_close(cs->srv);
 	/* a newer sluiced may have replaced the file: leave that one alone */
 	if (stat(cs->path, &st) == 0 && st.st_dev == cs->dev &&
 	    st.st_ino == cs->ino)

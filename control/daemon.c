@@ -308,49 +308,24 @@ static int read_slot(struct sl_daemon *d, bool restore)
 
 /* ---- publishing ---- */
 
+/* sl_pub_backend_fn: the backend's runtime weight and state. */
+static void pub_backend_rt(void *arg, unsigned int vip, unsigned int be,
+			   struct sl_pub_backend *b)
+{
+	const struct sl_daemon *d = arg;
+	const struct sl_backend_rt *rb = &d->vips[vip].backends[be];
+
+	b->weight = sl_daemon_backend_weight(rb);
+	b->state = sl_daemon_backend_state(rb);
+}
+
 /* The publisher's input from the runtime state, O(backends). */
 static int build_pub(struct sl_daemon *d)
 {
-	const struct sl_config *cfg = d->cfg;
-	unsigned int i, j, k = 0;
-
 	free(d->pub_vips);
 	free(d->pub_bes);
-	d->pub_vips = calloc(cfg->n_vips + 1, sizeof(*d->pub_vips));
-	d->pub_bes = calloc(sl_config_count_backends(cfg) + 1,
-			    sizeof(*d->pub_bes));
-	if (!d->pub_vips || !d->pub_bes)
-		return -ENOMEM;
-	for (i = 0; i < cfg->n_vips; i++) {
-		const struct sl_config_vip *cv = &cfg->vips[i];
-		struct sl_pub_vip *v = &d->pub_vips[i];
-
-		v->name = cv->name;
-		v->addr = cv->addr;
-		v->family = cv->family;
-		v->port = sl_htons(cv->port);
-		v->proto = cv->proto;
-		v->method = cv->method;
-		v->flags = cv->port ? 0 : SL_VIP_F_PORT_ANY;
-		if (cfg->dp.fragments == SL_FRAG_DROP)
-			v->flags |= SL_VIP_F_FRAG_DROP;
-		v->table_size = cv->table_size;
-		v->backends = &d->pub_bes[k];
-		v->n_backends = cv->n_backends;
-		for (j = 0; j < cv->n_backends; j++, k++) {
-			const struct sl_backend_rt *rb = &d->vips[i].backends[j];
-			struct sl_pub_backend *b = &d->pub_bes[k];
-
-			b->addr = rb->cfg->addr;
-			b->family = rb->cfg->family;
-			b->port = sl_htons(rb->cfg->port);
-			b->weight = sl_daemon_backend_weight(rb);
-			b->state = sl_daemon_backend_state(rb);
-			if (rb->cfg->has_mac)
-				memcpy(b->mac, rb->cfg->mac, sizeof(b->mac));
-		}
-	}
-	return 0;
+	return sl_pub_vips_from_config(d->cfg, pub_backend_rt, d, &d->pub_vips,
+				       &d->pub_bes);
 }
 
 static int publish_once(struct sl_daemon *d, char *err, size_t errlen)

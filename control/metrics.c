@@ -10,8 +10,8 @@
  *
  * Bounds as for the control socket: METRICS_CLIENTS_MAX connections,
  * METRICS_REQUEST_MAX bytes of request head, METRICS_TIMEOUT_MS per
- * connection. One request per connection (HTTP/1.0, Connection: close).
- * Loop thread only.
+ * connection. One request per connection (HTTP/1.0, Connection: close),
+ * served by conn.c. Loop thread only.
  */
 #include "metrics.h"
 
@@ -22,14 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "conn.h"
 #include "daemon.h"
 #include "json.h"
-#include "loop.h"
 #include "report.h"
 
 enum {
@@ -38,24 +37,9 @@ enum {
 	METRICS_CLIENTS_MAX = 32,
 };
 
-struct mclient {
-	struct sl_metrics *m;
-	int fd;
-	struct sl_timer timer;
-	bool writing;
-	size_t req_len;
-	struct sl_buf out;
-	size_t sent;
-	struct mclient *prev, *next;
-	char req[METRICS_REQUEST_MAX + 1];
-};
-
 struct sl_metrics {
-	struct sl_daemon *d;
-	int fd;
+	struct sl_conn_server *srv;
 	unsigned int port;
-	unsigned int n_clients;
-	struct mclient *clients;
 };
 
 /* ---- exposition --------------------------------------------------------- */
@@ -383,202 +367,91 @@ void sl_metrics_render(struct sl_daemon *d, struct sl_buf *out)
 	sl_buf_free(&scratch);
 }
 
-/* ---- HTTP ---------------------------------------------------------------- */
+/* ---- HTTP (connections: conn.c) ------------------------------------------ */
 
-static void respond(struct mclient *c, int status, const char *reason,
+static void respond(struct sl_buf *out, int status, const char *reason,
 		    const char *ctype, const char *extra, const char *body,
 		    size_t len, bool head)
 {
-	sl_buf_reset(&c->out);
-	sl_buf_printf(&c->out,
+	sl_buf_reset(out);
+	sl_buf_printf(out,
 		      "HTTP/1.0 %d %s\r\nContent-Type: %s\r\n"
 		      "Content-Length: %zu\r\n%sConnection: close\r\n\r\n",
 		      status, reason, ctype, len, extra);
 	if (!head)
-		sl_buf_add(&c->out, body, len);
+		sl_buf_add(out, body, len);
 }
 
-static void respond_text(struct mclient *c, int status, const char *reason,
+static void respond_text(struct sl_buf *out, int status, const char *reason,
 			 const char *extra, const char *text)
 {
-	respond(c, status, reason, "text/plain; charset=utf-8", extra, text,
+	respond(out, status, reason, "text/plain; charset=utf-8", extra, text,
 		strlen(text), false);
 }
 
-/* c->req holds a complete head (or as much as the client sent). */
-static void handle_request(struct mclient *c)
+/* req holds a complete head (or as much as the client sent). */
+static void handle_request(struct sl_daemon *d, const char *req,
+			   struct sl_buf *out)
 {
 	char method[16], target[256], *q;
 	struct sl_buf body;
 	bool head;
 
-	c->req[c->req_len] = '\0';
-	if (sscanf(c->req, "%15s %255s", method, target) != 2) {
-		respond_text(c, 400, "Bad Request", "", "bad request\n");
+	if (sscanf(req, "%15s %255s", method, target) != 2) {
+		respond_text(out, 400, "Bad Request", "", "bad request\n");
 		return;
 	}
 	head = !strcmp(method, "HEAD");
 	if (strcmp(method, "GET") && !head) {
-		respond_text(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n",
-			     "method not allowed\n");
+		respond_text(out, 405, "Method Not Allowed",
+			     "Allow: GET, HEAD\r\n", "method not allowed\n");
 		return;
 	}
 	q = strchr(target, '?');
 	if (q)
 		*q = '\0';
 	if (strcmp(target, "/metrics")) {
-		respond_text(c, 404, "Not Found", "", "not found; try /metrics\n");
+		respond_text(out, 404, "Not Found", "",
+			     "not found; try /metrics\n");
 		return;
 	}
 	sl_buf_init(&body);
-	sl_metrics_render(c->m->d, &body);
+	sl_metrics_render(d, &body);
 	if (body.oom)
-		respond_text(c, 500, "Internal Server Error", "",
+		respond_text(out, 500, "Internal Server Error", "",
 			     "out of memory\n");
 	else
-		respond(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
-			"", body.data ? body.data : "", body.len, head);
+		respond(out, 200, "OK",
+			"text/plain; version=0.0.4; charset=utf-8", "",
+			body.data ? body.data : "", body.len, head);
 	sl_buf_free(&body);
 }
 
-static void mclient_free(struct mclient *c)
+/* The head ends at the first empty line; the request is all of it. */
+static ssize_t head_complete(void *arg, const char *req, size_t len,
+			     size_t from)
 {
-	struct sl_metrics *m = c->m;
-	char junk[512];
-
-	sl_timer_stop(m->d->loop, &c->timer);
-	sl_loop_del_fd(m->d->loop, c->fd);
-	while (recv(c->fd, junk, sizeof(junk), 0) > 0)
-		;
-	close(c->fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		m->clients = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	m->n_clients--;
-	sl_buf_free(&c->out);
-	free(c);
+	return memmem(req, len, "\r\n\r\n", 4) || memmem(req, len, "\n\n", 2)
+		       ? (ssize_t)len : -1;
 }
 
-static void mclient_flush(struct mclient *c)
+static void http_reply(void *arg, enum sl_conn_end end, char *req,
+		       size_t len, struct sl_buf *out)
 {
-	ssize_t n;
-
-	while (c->sent < c->out.len) {
-		n = send(c->fd, c->out.data + c->sent, c->out.len - c->sent,
-			 MSG_NOSIGNAL);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0)
-			break;
-		c->sent += (size_t)n;
-	}
-	mclient_free(c);
+	if (end == SL_CONN_TOO_BIG)
+		respond_text(out, 431, "Request Header Fields Too Large", "",
+			     "request too large\n");
+	else if (len) /* EOF before any byte: close without a reply */
+		handle_request(arg, req, out);
 }
 
-static void mclient_start_reply(struct mclient *c)
-{
-	if (c->out.oom) {
-		mclient_free(c);
-		return;
-	}
-	c->writing = true;
-	sl_loop_mod_fd(c->m->d->loop, c->fd, EPOLLOUT);
-	mclient_flush(c);
-}
-
-static bool head_complete(const struct mclient *c)
-{
-	/* the head ends at the first empty line */
-	return memmem(c->req, c->req_len, "\r\n\r\n", 4) ||
-	       memmem(c->req, c->req_len, "\n\n", 2);
-}
-
-static void mclient_read(struct mclient *c)
-{
-	ssize_t n;
-
-	for (;;) {
-		if (c->req_len == METRICS_REQUEST_MAX) {
-			respond_text(c, 431, "Request Header Fields Too Large",
-				     "", "request too large\n");
-			mclient_start_reply(c);
-			return;
-		}
-		n = recv(c->fd, c->req + c->req_len,
-			 METRICS_REQUEST_MAX - c->req_len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n < 0 || (n == 0 && c->req_len == 0)) {
-			mclient_free(c);
-			return;
-		}
-		c->req_len += (size_t)n;
-		if (n == 0 || head_complete(c)) {
-			handle_request(c);
-			mclient_start_reply(c);
-			return;
-		}
-	}
-}
-
-static void on_mclient(struct sl_loop *l, int fd, uint32_t events, void *arg)
-{
-	struct mclient *c = arg;
-
-	if (!c->writing) {
-		mclient_read(c);
-	} else if (events & (EPOLLERR | EPOLLHUP)) {
-		mclient_free(c);
-	} else {
-		mclient_flush(c);
-	}
-}
-
-static void on_mclient_timeout(struct sl_loop *l, void *arg)
-{
-	mclient_free(arg);
-}
-
-static void on_mlisten(struct sl_loop *l, int fd, uint32_t events, void *arg)
-{
-	struct sl_metrics *m = arg;
-	struct mclient *c;
-	int cfd;
-
-	for (;;) {
-		cfd = accept4(m->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd < 0)
-			return;
-		if (m->n_clients >= METRICS_CLIENTS_MAX) {
-			close(cfd);
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c || sl_loop_add_fd(l, cfd, EPOLLIN, on_mclient, c) < 0) {
-			free(c);
-			close(cfd);
-			continue;
-		}
-		c->m = m;
-		c->fd = cfd;
-		sl_buf_init(&c->out);
-		c->next = m->clients;
-		if (m->clients)
-			m->clients->prev = c;
-		m->clients = c;
-		m->n_clients++;
-		sl_timer_init(&c->timer, on_mclient_timeout, c);
-		sl_timer_start(l, &c->timer,
-			       (uint64_t)METRICS_TIMEOUT_MS * 1000000ULL);
-	}
-}
+static const struct sl_conn_proto http_proto = {
+	.clients_max = METRICS_CLIENTS_MAX,
+	.request_max = METRICS_REQUEST_MAX,
+	.timeout_ms = METRICS_TIMEOUT_MS,
+	.complete = head_complete,
+	.reply = http_reply,
+};
 
 /* ---- open / close ------------------------------------------------------- */
 
@@ -591,7 +464,7 @@ struct sl_metrics *sl_metrics_open(struct sl_daemon *d, char *err,
 	char ip[INET6_ADDRSTRLEN], where[80];
 	const char *what;
 	socklen_t sl;
-	int one = 1, e;
+	int one = 1, fd, e;
 
 	err[0] = '\0';
 	if (!ctl->metrics_family) {
@@ -624,39 +497,36 @@ struct sl_metrics *sl_metrics_open(struct sl_daemon *d, char *err,
 		errno = ENOMEM;
 		return NULL;
 	}
-	m->d = d;
 	what = "socket";
-	m->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		       0);
-	if (m->fd < 0)
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
 		goto fail;
-	setsockopt(m->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
-		setsockopt(m->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	what = "bind";
-	if (bind(m->fd, (struct sockaddr *)&ss, sl) < 0)
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
 		goto fail;
 	what = "listen";
-	if (listen(m->fd, SOMAXCONN) < 0)
+	if (listen(fd, SOMAXCONN) < 0)
 		goto fail;
 	what = "getsockname";
-	if (getsockname(m->fd, (struct sockaddr *)&ss, &sl) < 0)
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
 		goto fail;
 	m->port = ntohs(ss.ss_family == AF_INET6 ?
 				((struct sockaddr_in6 *)&ss)->sin6_port :
 				((struct sockaddr_in *)&ss)->sin_port);
 	what = "cannot add it to the event loop";
-	e = sl_loop_add_fd(d->loop, m->fd, EPOLLIN, on_mlisten, m);
-	if (e < 0) {
-		errno = -e;
+	m->srv = sl_conn_open(d->loop, fd, &http_proto, d);
+	if (!m->srv)
 		goto fail;
-	}
 	return m;
 fail:
 	e = errno;
 	snprintf(err, errlen, "metrics %s: %s: %s", where, what, strerror(e));
-	if (m->fd >= 0)
-		close(m->fd);
+	if (fd >= 0)
+		close(fd);
 	free(m);
 	errno = e;
 	return NULL;
@@ -671,9 +541,6 @@ void sl_metrics_close(struct sl_metrics *m)
 {
 	if (!m)
 		return;
-	while (m->clients)
-		mclient_free(m->clients);
-	sl_loop_del_fd(m->d->loop, m->fd);
-	close(m->fd);
+	sl_conn_close(m->srv);
 	free(m);
 }

@@ -200,6 +200,27 @@ struct sl_pub_override {
 int sl_pub_override_parse(const char *spec, struct sl_pub_override *o);
 
 /*
+ * Sets b's weight and state (they come in as the config's weight and
+ * SL_BACKEND_UP) for backend be of VIP vip, indices into cfg->vips and
+ * cfg->vips[vip].backends.
+ */
+typedef void (*sl_pub_backend_fn)(void *arg, unsigned int vip,
+				  unsigned int be, struct sl_pub_backend *b);
+
+/*
+ * The publisher's input for cfg, the one conversion of config VIPs and
+ * backends: *vips gets cfg->n_vips entries, each pointing at its run of
+ * *bes (config order, ports to network order, fragments policy in flags).
+ * fn (may be NULL) is called once per backend, in order. Both arrays are
+ * the caller's to free; they point into cfg (names), so cfg must outlive
+ * them. 0, or -ENOMEM with both set to NULL.
+ */
+int sl_pub_vips_from_config(const struct sl_config *cfg,
+			    sl_pub_backend_fn fn, void *arg,
+			    struct sl_pub_vip **vips,
+			    struct sl_pub_backend **bes);
+
+/*
  * Publish cfg's VIPs. Backends are UP unless overridden; weight 0 makes
  * an UP backend DRAINED. Params come from cfg (seed, MTU, GUE port,
  * timeouts, encapsulation sources). Same returns as sl_publish.

@@ -3,7 +3,8 @@
  * publish_config.c: publishes a struct sl_config through sl_publish.
  *
  * Role: translate the validated config (host-order ports, config order)
- * into the publisher's input model and apply the operator's and health
+ * into the publisher's input model (sl_pub_vips_from_config, which
+ * sluiced's runtime publish uses too) and apply the operator's and health
  * checker's overrides on top. Backends are UP unless an override says
  * otherwise; weight 0 is published as DRAINED by sl_publish. Kept apart
  * from publish.c so the publisher itself never depends on the config
@@ -73,36 +74,22 @@ void sl_shm_caps_for_config(const struct sl_config *cfg, bool need,
 	caps->max_maglev = (sl_u32)MAX(2 * m, 16ULL * SL_MAGLEV_M_DEFAULT);
 }
 
-static bool override_matches(const struct sl_pub_override *o,
-			     const struct sl_config_vip *v,
-			     const struct sl_pub_backend *b)
+int sl_pub_vips_from_config(const struct sl_config *cfg,
+			    sl_pub_backend_fn fn, void *arg,
+			    struct sl_pub_vip **vips_out,
+			    struct sl_pub_backend **bes_out)
 {
-	if (o->vip && strcmp(o->vip, v->name) != 0)
-		return false;
-	if (o->family != b->family)
-		return false;
-	if (o->family == SL_AF_INET ? o->addr.v4 != b->addr.v4
-				    : memcmp(&o->addr, &b->addr, 16) != 0)
-		return false;
-	return !o->port || o->port == b->port;
-}
-
-int sl_publish_config(struct sl_publisher *p, const struct sl_config *cfg,
-		      const struct sl_pub_override *ov, unsigned int n_ov,
-		      char *err, size_t errlen)
-{
-	struct sl_table_params params;
 	struct sl_pub_vip *vips;
 	struct sl_pub_backend *bes;
-	unsigned int i, j, o, k = 0;
-	int rc;
+	unsigned int i, j, k = 0;
 
+	*vips_out = NULL;
+	*bes_out = NULL;
 	vips = calloc(cfg->n_vips + 1, sizeof(*vips));
 	bes = calloc(sl_config_count_backends(cfg) + 1, sizeof(*bes));
 	if (!vips || !bes) {
 		free(vips);
 		free(bes);
-		snprintf(err, errlen, "publish: out of memory");
 		return -ENOMEM;
 	}
 	for (i = 0; i < cfg->n_vips; i++) {
@@ -132,15 +119,66 @@ int sl_publish_config(struct sl_publisher *p, const struct sl_config *cfg,
 			b->state = SL_BACKEND_UP;
 			if (cb->has_mac)
 				memcpy(b->mac, cb->mac, sizeof(b->mac));
-			for (o = 0; o < n_ov; o++) {
-				if (!override_matches(&ov[o], cv, b))
-					continue;
-				if (ov[o].state)
-					b->state = ov[o].state;
-				if (ov[o].weight >= 0)
-					b->weight = (sl_u32)ov[o].weight;
-			}
+			if (fn)
+				fn(arg, i, j, b);
 		}
+	}
+	*vips_out = vips;
+	*bes_out = bes;
+	return 0;
+}
+
+struct overrides {
+	const struct sl_config *cfg;
+	const struct sl_pub_override *ov;
+	unsigned int n;
+};
+
+static bool override_matches(const struct sl_pub_override *o,
+			     const struct sl_config_vip *v,
+			     const struct sl_pub_backend *b)
+{
+	if (o->vip && strcmp(o->vip, v->name) != 0)
+		return false;
+	if (o->family != b->family)
+		return false;
+	if (o->family == SL_AF_INET ? o->addr.v4 != b->addr.v4
+				    : memcmp(&o->addr, &b->addr, 16) != 0)
+		return false;
+	return !o->port || o->port == b->port;
+}
+
+/* sl_pub_backend_fn: every matching override, in order, on b. */
+static void apply_overrides(void *arg, unsigned int vip, unsigned int be,
+			    struct sl_pub_backend *b)
+{
+	const struct overrides *o = arg;
+	unsigned int i;
+
+	for (i = 0; i < o->n; i++) {
+		if (!override_matches(&o->ov[i], &o->cfg->vips[vip], b))
+			continue;
+		if (o->ov[i].state)
+			b->state = o->ov[i].state;
+		if (o->ov[i].weight >= 0)
+			b->weight = (sl_u32)o->ov[i].weight;
+	}
+}
+
+int sl_publish_config(struct sl_publisher *p, const struct sl_config *cfg,
+		      const struct sl_pub_override *ov, unsigned int n_ov,
+		      char *err, size_t errlen)
+{
+	struct overrides o = { cfg, ov, n_ov };
+	struct sl_table_params params;
+	struct sl_pub_vip *vips;
+	struct sl_pub_backend *bes;
+	int rc;
+
+	rc = sl_pub_vips_from_config(cfg, apply_overrides, &o, &vips, &bes);
+	if (rc) {
+		snprintf(err, errlen, "publish: out of memory");
+		return rc;
 	}
 	sl_table_params_from_config(cfg, &params);
 	rc = sl_publish(p, vips, cfg->n_vips, &params, err, errlen);

@@ -458,6 +458,41 @@ static void test_clients_are_served_concurrently(void **state)
 		turn_loop();
 }
 
+/* Open n connections to the control socket and let the loop accept them. */
+static void connect_many(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		fds[i] = connect_unix(fx.sock);
+	for (i = 0; i < 20; i++)
+		turn_loop();
+}
+
+static void test_connections_over_the_limit_are_answered_busy(void **state)
+{
+	int fds[SL_CTL_CLIENTS_MAX], extra, i;
+	struct sl_json *v;
+	size_t len;
+	char *r;
+
+	connect_many(fds, SL_CTL_CLIENTS_MAX);
+	extra = connect_unix(fx.sock);
+	r = read_all(extra, &len);
+	assert_string_equal(r, "{\"code\":5,\"error\":"
+			    "\"too many control connections\"}\n");
+	free(r);
+	close(extra);
+	for (i = 0; i < SL_CTL_CLIENTS_MAX; i++)
+		close(fds[i]);
+	for (i = 0; i < 20; i++)
+		turn_loop();
+
+	/* the closed ones freed their places */
+	v = request("help", SL_CTL_OK);
+	sl_json_free(v);
+}
+
 /* ---- commands ----------------------------------------------------------- */
 
 static void test_help_lists_every_command(void **state)
@@ -923,6 +958,73 @@ static void test_metrics_exposition_is_well_formed(void **state)
 	free(r);
 }
 
+static int connect_tcp(unsigned int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+static void test_metrics_head_big_request_and_limits(void **state)
+{
+	char big[8192 + 100], err[256], *r;
+	int fds[32], i, fd;
+	unsigned int port;
+	size_t len;
+
+	if (!fx.d.metrics) {
+		fx.d.cfg->ctl.metrics_port = 0;
+		fx.d.metrics = sl_metrics_open(&fx.d, err, sizeof(err));
+		if (!fx.d.metrics)
+			fail_msg("%s", err);
+	}
+	port = sl_metrics_port(fx.d.metrics);
+
+	/* HEAD: the GET's head, Content-Length included, and no body */
+	r = http_get(port, "HEAD /metrics HTTP/1.0\r\n\r\n");
+	assert_true(!strncmp(r, "HTTP/1.0 200 OK\r\n", 17));
+	assert_non_null(strstr(r, "Content-Length: "));
+	assert_string_equal(strstr(r, "\r\n\r\n"), "\r\n\r\n");
+	free(r);
+
+	memset(big, 'x', sizeof(big));
+	big[sizeof(big) - 1] = '\0';
+	r = http_get(port, big);
+	assert_true(!strncmp(r, "HTTP/1.0 431 ", 13));
+	free(r);
+
+	/* EOF before a byte: closed without a reply */
+	fd = connect_tcp(port);
+	shutdown(fd, SHUT_WR);
+	r = read_all(fd, &len);
+	assert_int_equal(len, 0);
+	free(r);
+	close(fd);
+
+	/* over the limit: closed without a reply */
+	for (i = 0; i < 32; i++)
+		fds[i] = connect_tcp(port);
+	for (i = 0; i < 20; i++)
+		turn_loop();
+	fd = connect_tcp(port);
+	r = read_all(fd, &len);
+	assert_int_equal(len, 0);
+	free(r);
+	close(fd);
+	for (i = 0; i < 32; i++)
+		close(fds[i]);
+	for (i = 0; i < 20; i++)
+		turn_loop();
+	r = http_get(port, "GET /metrics HTTP/1.0\r\n\r\n");
+	assert_true(!strncmp(r, "HTTP/1.0 200 OK\r\n", 17));
+	free(r);
+}
+
 static void test_metrics_not_opened_without_address(void **state)
 {
 	char err[64] = "x";
@@ -1044,6 +1146,7 @@ int main(void)
 		cmocka_unit_test(test_stale_socket_is_replaced_live_one_refused),
 		cmocka_unit_test(test_bad_requests_are_answered_with_code_1),
 		cmocka_unit_test(test_clients_are_served_concurrently),
+		cmocka_unit_test(test_connections_over_the_limit_are_answered_busy),
 		cmocka_unit_test(test_help_lists_every_command),
 		cmocka_unit_test(test_status_reports_daemon_dataplane_and_counts),
 		cmocka_unit_test(test_vips_show_config_backends_and_summed_counters),
@@ -1055,6 +1158,7 @@ int main(void)
 		cmocka_unit_test(test_weight_sets_override_and_refuses_out_of_range),
 		cmocka_unit_test(test_reload_applies_a_good_file_and_reports_a_bad_one),
 		cmocka_unit_test(test_metrics_exposition_is_well_formed),
+		cmocka_unit_test(test_metrics_head_big_request_and_limits),
 		cmocka_unit_test(test_metrics_not_opened_without_address),
 		cmocka_unit_test(test_sluicectl_renders_replies),
 	};
