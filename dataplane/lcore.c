@@ -93,6 +93,36 @@ static inline void tx_one(struct sl_txq *t, struct rte_mbuf *m)
 		tx_commit(t);
 }
 
+/*
+ * Send a burst the fast path returned, with one call: everything a burst
+ * yields leaves by the port it came in on. Whatever the queue does not
+ * take is freed and counted (tx_full); the buffered path (tx_one) serves
+ * the rare packets sluice-dp makes itself.
+ */
+static inline void tx_burst(struct sl_txq *t, struct rte_mbuf **m, uint16_t n,
+			    uint64_t bytes)
+{
+	struct sl_lcore_stats *st = t->w->fp.stats;
+	uint16_t sent;
+
+	if (unlikely(t->buf->length != 0)) {
+		rte_eth_tx_buffer_flush(t->port_id, t->queue, t->buf);
+		tx_commit(t);
+	}
+	sent = rte_eth_tx_burst(t->port_id, t->queue, m, n);
+	if (unlikely(sent < n)) {
+		uint16_t i;
+
+		for (i = sent; i < n; i++) {
+			bytes -= rte_pktmbuf_pkt_len(m[i]);
+			rte_pktmbuf_free(m[i]);
+		}
+		st->drops[SL_DROP_TX_FULL] += n - sent;
+	}
+	st->tx_packets += sent;
+	st->tx_bytes += bytes;
+}
+
 static void tx_drain(struct sl_worker *w)
 {
 	uint16_t p;
@@ -155,6 +185,7 @@ static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 	struct sl_buf bufs[SL_PORT_BURST];
 	enum sl_verdict v[SL_PORT_BURST];
 	enum sl_drop why[SL_PORT_BURST];
+	uint64_t bytes = 0;
 	uint16_t n, i, k = 0;
 
 	SL_STATIC_ASSERT(SL_PORT_BURST <= SL_FP_BURST_MAX, "burst too large");
@@ -178,6 +209,7 @@ static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 		k++;
 	}
 	sl_fp_process_burst(&w->fp, q->port, bufs, k, v, why);
+	n = 0;
 	for (i = 0; i < k; i++) {
 		struct rte_mbuf *m = pkts[i];
 
@@ -188,8 +220,11 @@ static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 		m->data_off = (uint16_t)(bufs[i].data - (sl_u8 *)m->buf_addr);
 		m->data_len = (uint16_t)bufs[i].len;
 		m->pkt_len = bufs[i].len;
-		tx_one(&w->txq[q->port], m);
+		bytes += bufs[i].len;
+		pkts[n++] = m;
 	}
+	if (n)
+		tx_burst(&w->txq[q->port], pkts, n, bytes);
 }
 
 /* ---- the loop ---- */
