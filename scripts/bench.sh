@@ -37,20 +37,244 @@ bench_maglev() {
 	"$build/control/sluice-bench-maglev" | tee "$build/bench/maglev.txt"
 }
 
-bench_dpdk() {
-	echo "== dpdk: not implemented yet" >&2
-	return 1
-}
+# sluice-dp against testpmd on one forwarding core, measured in the same run
+# (scripts/lib/dpdk-bench.sh, scripts/lib/dp-bench.sh): each row runs the
+# testpmd macswap baseline on the row's pcap, then sluice-dp on it, and
+# reports the ratio. Targets: >= 0.5 x testpmd with 1k flows, >= 0.4 x with
+# 1M flows. SL_DPDK_ROWS=quick runs only the 1k-flow rows and the memif row.
+bench_dpdk() (
+	set +e
+	# shellcheck source=lib/dpdk-bench.sh
+	. scripts/lib/dpdk-bench.sh
+	# shellcheck source=lib/dp-bench.sh
+	. scripts/lib/dp-bench.sh
+	SL_DP_BUILD=$build
+	trap sl_dp_bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+	echo 512 >/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages 2>/dev/null
+	mountpoint -q /dev/hugepages || mount -t hugetlbfs none /dev/hugepages
+	work=$build/bench/dpdk
+	mkdir -p "$work"
+	SL_BENCH_LOGDIR=$(readlink -f "$work")
+	out=$build/bench/dpdk.txt
+	tmp=$work/table.txt
+	: >"$tmp"
+	miss=0
+
+	# name flows vips backends/vip method proto ft_size [v6]
+	rows=(
+		"1k-1vip-ipip-tcp 1024 1 16 ipip tcp 65536"
+		"1k-1vip-gue-udp 1024 1 16 gue udp 65536"
+		"1k-100vip-ipip-tcp 1024 100 10 ipip tcp 65536"
+		"1k-1vip-ipip-tcp6 1024 1 16 ipip tcp 65536 v6"
+		"1M-1vip-ipip-tcp 1048576 1 16 ipip tcp 1048576"
+		"1M-1vip-gue-udp 1048576 1 16 gue udp 1048576"
+		"1M-100vip-ipip-tcp 1048576 100 10 ipip tcp 1048576"
+	)
+	[ "${SL_DPDK_ROWS:-}" = quick ] && rows=("${rows[@]:0:4}")
+
+	fmt='%-20s %8s %-9s %7s %7s %7s %6s %7s %6s %6s %-4s %9s %6s %s\n'
+	# shellcheck disable=SC2059
+	printf "$fmt" row flows vips/be Mpps testpmd ratio ns/pkt cpu_r cpu_tp target met \
+		flowtab_B hit_% "tx/rx, drops" | tee "$tmp"
+
+	# emit NAME FLOWS VIPS/BE TARGET BASE STATS: BASE and STATS are
+	# dp-stats.py lines (BASE may be a bare Mpps: the memif row).
+	emit() {
+		local name=$1 flows=$2 vb=$3 target=$4 bst=$5 st=$6
+		local mpps cpu base bcpu ratio cratio ns met rx tx dropped hits misses
+		local ftb drops hit note judge
+		kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+		mpps=$(kv rx_mpps "$st"); cpu=$(kv cpu_mpps "$st")
+		rx=$(kv rx "$st"); tx=$(kv tx "$st"); dropped=$(kv dropped "$st")
+		hits=$(kv hits "$st"); misses=$(kv misses "$st")
+		ftb=$(kv ft_bytes "$st"); drops=$(kv drops "$st")
+		case $bst in
+		*rx_mpps=*) base=$(kv rx_mpps "$bst"); bcpu=$(kv cpu_mpps "$bst") ;;
+		*) base=$bst; bcpu= ;;
+		esac
+		if [ -z "$mpps" ] || [ -z "$base" ]; then
+			# shellcheck disable=SC2059
+			printf "$fmt" "$name" "$flows" "$vb" "${mpps:--}" "${base:--}" - - - - \
+				"$target" no - - "no result (see $work)" | tee -a "$tmp"
+			miss=1
+			return
+		fi
+		calc() { awk "BEGIN { x = $1; printf \"$2\", x }" 2>/dev/null; }
+		ratio=$(calc "($base > 0 ? $mpps / $base : 0)" %.2f)
+		cratio=-
+		judge=$ratio
+		ns=$(calc "($mpps > 0 ? 1000 / $mpps : 0)" %.1f)
+		if [ -n "$cpu" ] && [ "$cpu" != nan ]; then
+			ns=$(calc "($cpu > 0 ? 1000 / $cpu : 0)" %.1f)
+			if [ -n "$bcpu" ] && [ "$bcpu" != nan ]; then
+				cratio=$(calc "($bcpu > 0 ? $cpu / $bcpu : 0)" %.2f)
+				judge=$cratio
+			fi
+		fi
+		hit=$(calc "($hits + $misses > 0 ? 100 * $hits / ($hits + $misses) : 0)" %.1f)
+		met=$(calc "($judge >= $target)" %d)
+		[ "$met" = 1 ] && met=yes || met=no
+		note=$(calc "($rx > 0 ? $tx / $rx : 0)" %.4f)
+		if [ "${dropped:-1}" != 0 ]; then
+			# Not a forwarding rate when packets were dropped.
+			met=no
+			note="$note, DROPPED $dropped ($drops): not a forwarding rate"
+		else
+			note="$note, 0 drops"
+		fi
+		[ "$met" = yes ] || miss=1
+		# shellcheck disable=SC2059
+		printf "$fmt" "$name" "$flows" "$vb" "$mpps" "$base" "$ratio" "$ns" \
+			"$cratio" "${bcpu:--}" "$target" "$met" "$ftb" "$hit" "$note" |
+			tee -a "$tmp"
+	}
+
+	for r in "${rows[@]}"; do
+		read -r name flows nv nb method proto ft v6 <<<"$r"
+		pcap=$work/$flows-$nv-$proto${v6:+-v6}.pcap
+		if [ ! -s "$pcap" ]; then
+			"$build/tests/tools/sl-pcapgen" -o "$pcap" -n "$flows" -f "$flows" \
+				--proto "$proto" --vips "$nv" ${v6:+--ipv6} --size 64 >&2 || {
+				emit "$name" "$flows" "$nv/$((nv * nb))" - "" ""
+				continue
+			}
+		fi
+		sl_dp_conf "$work/$name.conf" "$nv" "$nb" "$method" "$proto" "$ft" "$v6"
+		target=0.5
+		[ "$flows" -ge 100000 ] && target=0.4
+		base=$(sl_dp_testpmd "$pcap") || base=
+		st=$(sl_dp_run "$pcap" "$work/$name.conf") || st=
+		emit "$name" "$flows" "$nv/$((nv * nb))" "$target" "$base" "$st"
+	done
+
+	# memif: a testpmd generator (io, replaying a pcap) in a second process.
+	# The baseline receiver is one-armed like sluice-dp (testpmd macswap sends
+	# back over the memif), so the generator has the same work in both runs.
+	pcap=$work/1024-1-tcp.pcap
+	sl_dp_conf "$work/memif.conf" 1 16 ipip tcp 65536
+	base=$(SL_MEMIF_RX_TX_VDEV= sl_testpmd_flowgen_memif "$pcap") || base=
+	st=
+	if sl_memif_gen_start "$pcap"; then
+		st=$(sl_dp_run_memif "$work/memif.conf") || st=
+		gen=$(sl_memif_gen_stop) || gen=nan
+		echo "dp-bench: memif generator offered median $gen Mpps to sluice-dp" >&2
+	fi
+	emit memif-1k-1vip-ipip 1024 1/16 0.5 "$base" "$st"
+
+	{
+		echo "Mpps, testpmd: medians of per-second RX rates (wall clock); ratio = Mpps / testpmd."
+		echo "cpu_r = the same ratio per CPU-second of each forwarding thread (cpu_tp: testpmd's"
+		echo "Mpps per CPU-second); ns/pkt = CPU ns per packet. met judges cpu_r where there is one"
+		echo "(time lost to other processes on a shared CPU cancels out), else ratio."
+		echo "target (>= 0.5 x testpmd at 1k flows, >= 0.4 x at 1M) met: $([ $miss -eq 0 ] && echo yes || echo no)"
+	} | tee -a "$tmp"
+	{
+		echo "# scripts/bench.sh dpdk, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs;" \
+			"one worker lcore; ratio = sluice-dp Mpps / testpmd macswap Mpps on the same pcap, same run"
+		cat "$tmp"
+	} >"$out"
+	[ $miss -eq 0 ]
+)
 
 bench_xdp() {
 	echo "== xdp: not implemented yet" >&2
 	return 1
 }
 
-bench_control() {
-	echo "== control: not implemented yet" >&2
-	return 1
-}
+# Control plane (scripts/lib/bench-control.sh, scripts/lib/control-bench.py,
+# tests/tools/sl-bench-publish.c):
+#  - health checks: sluiced's CPU with 5,000 tcp-checked backends at 1 s
+#    (target <= 25% of one core), and the time from closing a listener to
+#    sluiced's "down" log line, 3 rounds of 50 (bound: interval x fall +
+#    timeout = 3.5 s);
+#  - table updates: one backend flipped down/up, sl_publish'ed, until every
+#    sluice-dp lcore reports the generation (build = input + Maglev rebuild
+#    of the one VIP + slot write; propagation = store -> all lcores seen),
+#    200 rounds, and end to end through sluiced (drain/undrain over the
+#    control socket), 100 rounds. Target: median <= 10 ms.
+# SL_CONTROL_QUICK=1 skips the 100 VIPs x 1000 backends rows.
+bench_control() (
+	set +e
+	# shellcheck source=lib/bench-control.sh
+	. scripts/lib/bench-control.sh
+	# shellcheck disable=SC2034 # read by the functions of bench-control.sh
+	SL_BUILD=$build
+	trap 'sl__cb_dp_stop' EXIT
+	trap 'exit 130' INT TERM
+	f=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+	[ "$(cat "$f")" -ge 512 ] || echo 512 >"$f" 2>/dev/null
+	mountpoint -q /dev/hugepages || { mkdir -p /dev/hugepages; mount -t hugetlbfs none /dev/hugepages; }
+	work=$build/bench/control
+	mkdir -p "$work"
+	out=$build/bench/control.txt
+	tmp=$work/table.txt
+	miss=0
+	fmt='%-30s %7s %9s %9s %9s %-13s %-3s %s\n'
+	# shellcheck disable=SC2059
+	printf "$fmt" row samples median p99 max target met notes | tee "$tmp"
+	row() {
+		# shellcheck disable=SC2059
+		printf "$fmt" "$@" | tee -a "$tmp"
+		[ "$7" = yes ] || miss=1
+	}
+	kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+	le() { awk -v a="$1" -v b="$2" 'BEGIN { print (a != "" && a != "nan" && a + 0 <= b) ? "yes" : "no" }'; }
+	ms() { awk -v u="$1" 'BEGIN { printf "%.3f", u / 1000 }'; }
+
+	echo "== control: health-check CPU, 5000 backends (20 s)" >&2
+	cpu=$(sl_bench_health 5000 1000 20 2>"$work/health.log")
+	cat "$work/health.log" >&2
+	row hc-cpu-5000-backends-1s 1 "${cpu:--}" - - "<= 25 %" "$(le "$cpu" 25)" \
+		"% of one core, utime+stime over 20 s"
+
+	echo "== control: failure detection, 5000 backends, 3 x 50 closed" >&2
+	st=$(sl_bench_detect 5000 50 3)
+	med=$(kv med_ms "$st"); max=$(kv max_ms "$st")
+	met=$(le "$max" 3500)
+	[ "$(kv missed "$st")" = 0 ] || met=no
+	row hc-detect-5000-fall3-1s "$(kv samples "$st")" "${med:--}" "$(kv p90_ms "$st")" "${max:--}" \
+		"max <= 3500ms" "$met" \
+		"ms close->log; p99 column is p90; min $(kv min_ms "$st"); missed $(kv missed "$st"); sluiced CPU $(kv cpu_pct "$st")%"
+
+	# name vips backends/vip
+	cases=("1x16 1 16" "100x10 100 10" "100x1000 100 1000")
+	[ -n "${SL_CONTROL_QUICK:-}" ] && cases=("${cases[@]:0:2}")
+	for c in "${cases[@]}"; do
+		read -r name nv nb <<<"$c"
+		echo "== control: table update $nv VIP(s) x $nb backends" >&2
+		conf=$work/update-$name.conf
+		sl_bench_update_conf "$conf" "$nv" "$nb"
+		st=$(sl_bench_update "$conf" 200)
+		med=$(kv total_med "$st")
+		row "update-$name" "$(kv samples "$st")" "$(ms "$med")" "$(ms "$(kv total_p99 "$st")")" \
+			"$(ms "$(kv total_max "$st")")" "med <= 10ms" "$(le "$(ms "$med")" 10)" \
+			"ms; build med $(ms "$(kv build_med "$st")") p99 $(ms "$(kv build_p99 "$st")"), propagation (us) med $(kv prop_med "$st") p99 $(kv prop_p99 "$st") max $(kv prop_max "$st"); $(kv built "$st") table built/round, $(kv lcores "$st") lcore"
+	done
+
+	# sluiced sizes its file with headroom for 64 lcores; 100 x 1000 would
+	# need ~0.4 GiB of hugepages for the stats area alone: not run here.
+	for c in "1x16 1 16" "100x10 100 10"; do
+		read -r name nv nb <<<"$c"
+		echo "== control: end to end (sluiced) $nv VIP(s) x $nb backends" >&2
+		conf=$work/e2e-$name.conf
+		sl_bench_update_conf "$conf" "$nv" "$nb" benche2e "$(readlink -f "$work")/e2e.sock"
+		st=$(sl_bench_e2e "$conf" 100)
+		med=$(kv seen_med_ms "$st")
+		row "e2e-drain-$name" "$(kv samples "$st")" "${med:--}" "$(kv seen_p99_ms "$st")" \
+			"$(kv seen_max_ms "$st")" "med <= 10ms" "$(le "$med" 10)" \
+			"ms request->all lcores; ->published med $(kv pub_med_ms "$st") p99 $(kv pub_p99_ms "$st"); reply med $(kv reply_med_ms "$st"); timeouts $(kv timeouts "$st")"
+	done
+
+	echo "target (health CPU <= 25% of a core, detection <= interval x fall + timeout, update median <= 10 ms) met: $([ "$miss" -eq 0 ] && echo yes || echo no)" |
+		tee -a "$tmp"
+	{
+		echo "# scripts/bench.sh control, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg);" \
+			"sluice-dp: 1 worker lcore on CPU 1 (net_null0), publisher/sluiced on CPU 0; times in ms"
+		cat "$tmp"
+	} >"$out"
+	[ "$miss" -eq 0 ]
+)
 
 rc=0
 if [ "$section" = all ]; then
