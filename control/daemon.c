@@ -27,6 +27,7 @@
 #include <syslog.h>
 
 #include "daemon.h"
+#include "report.h"
 #include "health.h"
 #include "publish.h"
 
@@ -529,6 +530,7 @@ void sl_daemon_stop(struct sl_daemon *d)
 	free(d->pub_bes);
 	d->pub_vips = NULL;
 	d->pub_bes = NULL;
+	sl_report_free(d);
 }
 
 /* ---- operator actions ---- */

@@ -24,6 +24,10 @@ struct sl_shm;
 struct sl_health;
 struct sl_ctlsock;
 struct sl_metrics;
+struct sl_stats_snap;
+struct sl_lcore_stats;
+struct sl_vip_stats;
+struct sl_backend_stats;
 struct sl_pub_vip;
 struct sl_pub_backend;
 
@@ -84,6 +88,15 @@ struct sl_daemon {
 	 * listener when their address changed). May be NULL.
 	 */
 	void (*reloaded)(struct sl_daemon *d, const struct sl_config *old);
+	/*
+	 * Dataplane counters when there is no shared memory (XDP mode: set to
+	 * sl_xdp_read_stats by main.c). Same arguments and returns.
+	 */
+	int (*stats_fn)(struct sl_daemon *d, struct sl_lcore_stats *total,
+			struct sl_vip_stats *vips, unsigned int nv,
+			struct sl_backend_stats *bes, unsigned int nb);
+	/* report.c's snapshot of stats_fn, reused for 200 ms. */
+	struct sl_stats_snap *snap;
 
 	bool publish_pending;            /* a change waits to be published */
 	sl_u64 gen;                      /* last published generation */

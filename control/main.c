@@ -253,6 +253,7 @@ static int open_dataplane(struct sl_daemon *d, char *err, size_t errlen)
 		if (rc)
 			return rc;
 		d->publish_fn = sl_xdp_publish;
+		d->stats_fn = sl_xdp_read_stats;
 		return 0;
 	}
 	sl_shm_caps_for_config(d->cfg, false, &caps);

@@ -7,6 +7,7 @@
  * DPDK mode; in XDP mode xdp.c's reader goes here when it exists (until
  * then XDP mode reports no counters). Event-loop thread only.
  */
+#include <stdlib.h>
 #include "report.h"
 
 #include <arpa/inet.h>
@@ -65,12 +66,91 @@ void sl_report_dataplane(const struct sl_daemon *d, struct sl_report_dp *dp)
 	dp->table_gen = gen;
 }
 
+/*
+ * Without shared memory (XDP mode) the counters come from d->stats_fn,
+ * which sums per-CPU maps: one read serves every VIP and backend of a
+ * request (and of requests within SNAP_NS), not one read per row.
+ */
+#define SNAP_NS (200ull * 1000 * 1000)
+
+struct sl_stats_snap {
+	sl_u64 when_ns;
+	bool ok;
+	unsigned int nv, nb;
+	struct sl_lcore_stats total;
+	struct sl_vip_stats *vips;
+	struct sl_backend_stats *bes;
+};
+
+static const struct sl_stats_snap *snapshot(const struct sl_daemon *cd)
+{
+	struct sl_daemon *d = (struct sl_daemon *)cd; /* the cache only */
+	struct sl_stats_snap *s = d->snap;
+	unsigned int nv = 0, nb = 0, i, j;
+	sl_u64 now = sl_now_ns();
+
+	if (!d->stats_fn)
+		return NULL;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		d->snap = s;
+	}
+	if (s->ok && now - s->when_ns < SNAP_NS)
+		return s;
+	for (i = 0; d->cfg && i < d->cfg->n_vips; i++) {
+		const struct sl_vip_rt *v = &d->vips[i];
+
+		if (v->vip_id >= 0 && (unsigned int)v->vip_id + 1 > nv)
+			nv = (unsigned int)v->vip_id + 1;
+		for (j = 0; j < v->cfg->n_backends; j++)
+			if (v->backends[j].backend_id >= 0 &&
+			    (unsigned int)v->backends[j].backend_id + 1 > nb)
+				nb = (unsigned int)v->backends[j].backend_id + 1;
+	}
+	if (nv > s->nv || nb > s->nb) {
+		struct sl_vip_stats *vs = realloc(s->vips, (nv + 1) * sizeof(*vs));
+		struct sl_backend_stats *bs;
+
+		if (vs)
+			s->vips = vs;
+		bs = realloc(s->bes, (nb + 1) * sizeof(*bs));
+		if (bs)
+			s->bes = bs;
+		if (!vs || !bs)
+			return NULL;
+		s->nv = nv;
+		s->nb = nb;
+	}
+	s->ok = d->stats_fn(d, &s->total, s->vips, s->nv, s->bes, s->nb) == 0;
+	s->when_ns = now;
+	return s->ok ? s : NULL;
+}
+
+void sl_report_free(struct sl_daemon *d)
+{
+	if (d->snap) {
+		free(d->snap->vips);
+		free(d->snap->bes);
+		free(d->snap);
+		d->snap = NULL;
+	}
+}
+
 bool sl_report_lcore_totals(const struct sl_daemon *d,
 			    struct sl_lcore_stats *out)
 {
+	const struct sl_stats_snap *s;
+
 	memset(out, 0, sizeof(*out));
-	if (!d->shm)
-		return false;
+	if (!d->shm) {
+		s = snapshot(d);
+		if (!s)
+			return false;
+		*out = s->total;
+		return true;
+	}
 	sl_shm_sum_lcore(sl_shm_header(d->shm), out);
 	return true;
 }
@@ -78,9 +158,18 @@ bool sl_report_lcore_totals(const struct sl_daemon *d,
 bool sl_report_vip_stats(const struct sl_daemon *d, const struct sl_vip_rt *v,
 			 struct sl_vip_stats *out)
 {
+	const struct sl_stats_snap *s;
+
 	memset(out, 0, sizeof(*out));
-	if (!d->shm || v->vip_id < 0)
+	if (v->vip_id < 0)
 		return false;
+	if (!d->shm) {
+		s = snapshot(d);
+		if (!s || (unsigned int)v->vip_id >= s->nv)
+			return false;
+		*out = s->vips[v->vip_id];
+		return true;
+	}
 	return sl_shm_sum_vip(sl_shm_header(d->shm), (unsigned int)v->vip_id,
 			      out) == 0;
 }
@@ -89,9 +178,18 @@ bool sl_report_backend_stats(const struct sl_daemon *d,
 			     const struct sl_backend_rt *b,
 			     struct sl_backend_stats *out)
 {
+	const struct sl_stats_snap *s;
+
 	memset(out, 0, sizeof(*out));
-	if (!d->shm || b->backend_id < 0)
+	if (b->backend_id < 0)
 		return false;
+	if (!d->shm) {
+		s = snapshot(d);
+		if (!s || (unsigned int)b->backend_id >= s->nb)
+			return false;
+		*out = s->bes[b->backend_id];
+		return true;
+	}
 	return sl_shm_sum_backend(sl_shm_header(d->shm),
 				  (unsigned int)b->backend_id, out) == 0;
 }

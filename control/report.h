@@ -62,4 +62,7 @@ const char *sl_report_mode_name(sl_u8 mode);     /* dpdk, xdp */
 /* The name of a drop reason (SL_DROP_LIST), a metric label; NULL if none. */
 const char *sl_report_drop_name(unsigned int reason);
 
+/* Free report.c's counter snapshot (daemon shutdown). */
+void sl_report_free(struct sl_daemon *d);
+
 #endif /* SLUICE_CONTROL_REPORT_H */

@@ -36,6 +36,7 @@ BE_ADDR=(203.0.113.11 203.0.113.12 203.0.113.13)
 VIP=192.0.2.10
 RUN=${SLUICE_LAB_RUN:-/run/sluice/$LAB}
 DECAP=${SLUICE_DECAP:-$top/build/bpf/sluice-decap}
+XDP_PASS=${SLUICE_XDP_PASS:-$(dirname "$DECAP")/../tests/bpf/xdp_pass.bpf.o}
 
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
@@ -164,10 +165,15 @@ up() {
 	done
 
 	if [ "$MODE" = xdp ]; then
-		# XDP_TX on lb0 reaches the peer only if the peer has an XDP
-		# program of its own (ENVIRONMENT.md): the decap program in pass
-		# mode serves.
-		nsx "$NS_R" "$DECAP" attach rt-lb0 --mode xdp >/dev/null
+		# XDP mode: the kernel of the LB keeps lb0 and its address
+		# (sluiced's XDP program forwards from it; bpf_fib_lookup needs
+		# the routes). XDP_TX on lb0 reaches the router only if the
+		# router's end has an XDP program of its own (ENVIRONMENT.md):
+		# a plain XDP_PASS one.
+		[ -f "$XDP_PASS" ] || { echo "lab.sh: $XDP_PASS not built" >&2; exit 1; }
+		nsx "$NS_R" ip link set dev rt-lb0 xdpdrv obj "$XDP_PASS" sec xdp
+		nsx "$NS_LB" ip addr add 198.51.100.2/24 dev lb0
+		nsx "$NS_LB" ip route replace 203.0.113.0/24 via 198.51.100.1 dev lb0
 	fi
 	echo "lab $LAB up ($MODE): client $NS_C, LB $NS_LB (data lb0, mgmt lbm), backends ${NS_BE[*]}"
 }

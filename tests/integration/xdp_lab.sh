@@ -77,16 +77,10 @@ mount -t bpf bpf "$bpfroot" || skip "cannot mount bpffs"
 "$build/control/sluicectl" check-config "$conf" >/dev/null ||
 	fail "the XDP variant of lab.conf does not validate: $("$build/control/sluicectl" check-config "$conf" 2>&1)"
 
-scripts/lab.sh up --mode xdp >/dev/null
-# lab.sh gives rt-lb0 the decap program, which would strip the LB's
-# encapsulation on the router; any XDP program makes the veth deliver
-# XDP_TX frames, so a plain XDP_PASS one takes its place.
-ip netns exec "$SLUICE_LAB-router" ip link set dev rt-lb0 xdp off
-ip netns exec "$SLUICE_LAB-router" ip link set dev rt-lb0 xdpdrv \
-	obj "$build/tests/bpf/xdp_pass.bpf.o" sec xdp
+# lab.sh --mode xdp puts an XDP_PASS program on the router's end of lb0
+# and gives lb0 the LB address in the kernel.
+SLUICE_XDP_PASS=$build/tests/bpf/xdp_pass.bpf.o scripts/lab.sh up --mode xdp >/dev/null
 lbx() { ip netns exec "$ns_lb" "$@"; }
-lbx ip addr add 198.51.100.2/24 dev lb0
-lbx ip route replace 203.0.113.0/24 via 198.51.100.1 dev lb0
 # Resolve the router on lb0 (the FIB lookup passes packets until it is).
 lbx /usr/bin/python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("203.0.113.11", 9))'
 
@@ -128,6 +122,15 @@ for be in be1 be2 be3; do
 	n=$(jget "$work/spread.json" "d['by_backend'].get('$be', 0)")
 	[ "$n" -ge 50 ] && [ "$n" -le 150 ] || fail "$be got $n of 300 connections"
 done
+# sluicectl reads the program's per-CPU counters: the VIP's new flows and
+# every backend's packets must show the 300 connections.
+ctl --json vips >"$work/vips.json" || fail "sluicectl vips failed"
+ctl --json backends web >"$work/bes.json" || fail "sluicectl backends failed"
+flows=$(jget "$work/vips.json" 'd["result"]["vips"][0]["new_flows"]')
+bepk=$(jget "$work/bes.json" 'min(b["packets"] or 0 for b in d["result"]["backends"])')
+echo "sluicectl from the BPF counters: web new_flows $flows, fewest packets of a backend $bepk"
+[ "$flows" != None ] && [ "$flows" -ge 300 ] || fail "sluicectl vips: new_flows $flows, want >= 300"
+[ "$bepk" -gt 0 ] || fail "sluicectl backends: a backend shows no packets"
 
 # 2. Drain be2 while long-lived connections exchange data.
 client hold 192.0.2.10 80 12 8 --out "$work/hold.json" >/dev/null &
