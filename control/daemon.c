@@ -254,10 +254,18 @@ static int vip_id_in(const struct sl_table_hdr *t, const struct sl_vip_rt *v)
  * the state of a restarted daemon). restore: take health, drain and
  * weight from the table too, so a restart publishes what was published.
  */
+/* The published tables: shared memory, or XDP mode's table file. */
+static struct sl_shm_header *tables(struct sl_daemon *d)
+{
+	if (d->shm)
+		return sl_shm_header(d->shm);
+	return d->tables_fn ? d->tables_fn(d) : NULL;
+}
+
 static int read_slot(struct sl_daemon *d, bool restore)
 {
-	struct sl_shm_header *h = sl_shm_header(d->shm);
-	sl_u64 gen = __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE);
+	struct sl_shm_header *h = tables(d);
+	sl_u64 gen = h ? __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE) : 0;
 	const struct sl_table_hdr *t;
 	struct id_map m;
 	unsigned int i, j;
@@ -487,12 +495,14 @@ int sl_daemon_start(struct sl_daemon *d, char *err, size_t errlen)
 	d->vips = sl_daemon_rt_new(d->cfg);
 	if (!d->vips)
 		goto nomem;
-	if (d->shm && sl_shm_reattached(d->shm) &&
-	    __atomic_load_n(&sl_shm_header(d->shm)->gen, __ATOMIC_ACQUIRE)) {
+	/* Shared memory that outlived us, or XDP mode's table file (removed
+	 * on a clean exit, so present only after a crash or SIGKILL). */
+	if (((d->shm && sl_shm_reattached(d->shm)) || (!d->shm && tables(d))) &&
+	    __atomic_load_n(&tables(d)->gen, __ATOMIC_ACQUIRE)) {
 		if (read_slot(d, true))
 			goto nomem;
 		d->restored = true;
-		d->gen = sl_shm_header(d->shm)->gen;
+		d->gen = tables(d)->gen;
 	}
 	d->health = sl_health_new(d);
 	if (!d->health)

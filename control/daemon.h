@@ -95,6 +95,12 @@ struct sl_daemon {
 	int (*stats_fn)(struct sl_daemon *d, struct sl_lcore_stats *total,
 			struct sl_vip_stats *vips, unsigned int nv,
 			struct sl_backend_stats *bes, unsigned int nb);
+	/*
+	 * The published tables when there is no shared memory (XDP mode: the
+	 * private table file, set by main.c), so a restarted daemon takes
+	 * health, drain and weights from what it published last.
+	 */
+	struct sl_shm_header *(*tables_fn)(struct sl_daemon *d);
 	/* report.c's snapshot of stats_fn, reused for 200 ms. */
 	struct sl_stats_snap *snap;
 

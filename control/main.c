@@ -254,6 +254,7 @@ static int open_dataplane(struct sl_daemon *d, char *err, size_t errlen)
 			return rc;
 		d->publish_fn = sl_xdp_publish;
 		d->stats_fn = sl_xdp_read_stats;
+		d->tables_fn = sl_xdp_daemon_tables;
 		return 0;
 	}
 	sl_shm_caps_for_config(d->cfg, false, &caps);
@@ -296,7 +297,10 @@ static void log_start(const struct sl_daemon *d)
 				       "from the published table"
 				     : "new");
 	else
-		snprintf(where, sizeof(where), "XDP");
+		snprintf(where, sizeof(where), "XDP (%s)",
+			 d->restored ? "table file re-attached; backend "
+				       "states taken from the published table"
+				     : "new tables");
 	sl_log(LOG_NOTICE, "sluiced %s: instance %s, %u VIPs, %u backends, "
 	       "%s, control socket %s", SLUICE_VERSION, d->cfg->instance,
 	       d->cfg->n_vips, sl_config_count_backends(d->cfg), where,

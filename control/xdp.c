@@ -251,3 +251,8 @@ int sl_xdp_read_passed(struct sl_daemon *d, struct sl_xdp_pass_stats *out)
 		return -ENODEV;
 	return sl_xdp_passed(d->xdp, out);
 }
+
+struct sl_shm_header *sl_xdp_daemon_tables(struct sl_daemon *d)
+{
+	return d->xdp ? sl_xdp_tables(d->xdp) : NULL;
+}

@@ -68,6 +68,9 @@ int sl_xdp_read_stats(struct sl_daemon *d, struct sl_lcore_stats *total,
 		      struct sl_vip_stats *vips, unsigned int nv,
 		      struct sl_backend_stats *bes, unsigned int nb);
 
+/* The table file's header (the daemon's tables_fn in XDP mode). */
+struct sl_shm_header *sl_xdp_daemon_tables(struct sl_daemon *d);
+
 /* Packets handed to the kernel (XDP_PASS), by reason, summed over CPUs. */
 int sl_xdp_read_passed(struct sl_daemon *d, struct sl_xdp_pass_stats *out);
 

@@ -50,7 +50,8 @@
  * weight VIP BACKEND N
  *          {"vip","backend","weight"}     N in 0..SL_CTL_WEIGHT_MAX
  * reload   {"config_file","generation","reloads","vips","backends",
- *           "warnings":[STR...]}
+ *           "warnings":[STR...],"publish_pending"}   generation is the one
+ *           before the reload while publish_pending is true: poll status
  *
  * BACKEND is "ADDR" or "ADDR:PORT" ("[V6ADDR]:PORT"); an address alone
  * names every backend of the VIP with that address.

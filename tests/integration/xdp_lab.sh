@@ -165,7 +165,14 @@ id2=$(xdp_id)
 [ -n "$id2" ] && [ "$id2" != "$id1" ] || fail "restart did not swap the program in (ids $id1 -> $id2)"
 client spread 192.0.2.10 80 60 --out "$work/restart.json" >/dev/null
 [ "$(jget "$work/restart.json" 'd["ok"]')" -eq 60 ] || fail "connections failed after the restart"
-echo "crash and restart: program $id1 kept forwarding, $id2 swapped in"
+# The operator's drain of be2 survives the crash: the restarted daemon
+# takes it from the tables it published last.
+[ "$(jget "$work/restart.json" "d['by_backend'].get('be2', 0)")" -eq 0 ] ||
+	fail "be2 got new connections after the restart: its drain was lost"
+ctl --json backends web >"$work/bes2.json"
+st=$(jget "$work/bes2.json" '[b["state"] for b in d["result"]["backends"] if b["address"] == "203.0.113.12"][0]')
+[ "$st" = drained ] || fail "be2 is $st after the restart, want drained"
+echo "crash and restart: program $id1 kept forwarding, $id2 swapped in, be2 still drained"
 
 # 4. Clean shutdown detaches and unpins.
 kill -TERM "$pid"
