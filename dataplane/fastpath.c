@@ -148,10 +148,16 @@ void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns)
 	fp->now_ns = now_ns;
 	fp->now = (sl_u32)(now_ns / NS_PER_S) + 1;
 	for (port = 0; port < fp->conf->nb_ports; port++) {
+		sl_u8 *eth = fp->eth4_tmpl[port];
+
 		fp->gw4_ok[port] = sl_neigh_get(fp->neigh, fp->gw4_idx[port],
 						fp->gw4_mac[port]);
 		fp->gw6_ok[port] = sl_neigh_get(fp->neigh, fp->gw6_idx[port],
 						fp->gw6_mac[port]);
+		memcpy(eth, fp->gw4_mac[port], 6);
+		memcpy(eth + 6, fp->conf->port_mac[port], 6);
+		eth[12] = SL_ETH_P_IP >> 8;
+		eth[13] = SL_ETH_P_IP & 0xff;
 	}
 	if (!fp->shm)
 		return;
@@ -160,6 +166,15 @@ void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns)
 		return;
 	fp->table = gen ? sl_table_slot(fp->shm, gen) : NULL;
 	fp->gen = gen;
+	memset(fp->vip_cache, 0, sizeof(fp->vip_cache));
+	if (fp->table) {
+		const struct sl_table_params *prm = &fp->table->params;
+		sl_u8 bits = prm->encap_src4_bits;
+
+		/* As sl_encap_src() computes it per packet. */
+		fp->src4_host = bits >= 32 ? 0 : (0xffffffffu >> bits);
+		fp->src4_net = sl_ntohl(prm->encap_src4.v4) & ~fp->src4_host;
+	}
 	fp->stats->table_gen = gen;
 	__atomic_store_n(&fp->shm->qs[fp->qs_row].seen, gen, __ATOMIC_RELEASE);
 	if (fp->qs_row == 0 && fp->table)
@@ -230,6 +245,30 @@ static sl_u16 classify(const struct sl_table_hdr *t, const struct sl_pkt *p)
 		return id;
 	k.port = 0;
 	return sl_table_vip_lookup(t, &k);
+}
+
+/*
+ * classify() for an IPv4 packet that is not a fragment, through the
+ * per-generation cache in fp (classify() is a pure function of the table
+ * and these three fields, so caching its answers, misses included, is
+ * exact until the table changes).
+ */
+static SL_ALWAYS_INLINE sl_u16 classify4(struct sl_fp *fp,
+					 const struct sl_pkt *p)
+{
+	struct sl_fp_vip_cache *c;
+	sl_u64 key;
+
+	/* Bit 56 marks the key as used: a zeroed entry never matches. */
+	key = (sl_u64)p->key.dst.v4 | ((sl_u64)p->key.dport << 32) |
+	      ((sl_u64)p->key.proto << 48) | (1ull << 56);
+	c = &fp->vip_cache[(key * 0x9e3779b97f4a7c15ull) >>
+			   (64 - __builtin_ctz(SL_FP_VIP_CACHE))];
+	if (SL_LIKELY(c->key == key))
+		return c->vid;
+	c->key = key;
+	c->vid = classify(fp->table, p);
+	return c->vid;
 }
 
 /* ---- select ---- */
@@ -534,6 +573,57 @@ static enum sl_verdict ndp_in(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 
 /* ---- encapsulate ---- */
 
+/*
+ * sl_encap_write() plus the Ethernet header for the common case: IPv4 in
+ * IPv4 (IPIP or GUE) behind an untagged Ethernet header, to a gateway whose
+ * MAC is known. Writes the same bytes from per-burst templates, summing the
+ * outer checksum from the field values instead of re-reading the header.
+ */
+static SL_ALWAYS_INLINE void encap4(const struct sl_fp *fp, sl_u16 port,
+				    struct sl_buf *b, const struct sl_pkt *p,
+				    const struct sl_vip_entry *vip,
+				    const struct sl_backend_entry *be,
+				    sl_u64 hash, sl_u32 enc)
+{
+	sl_u8 *frame = b->data - enc;
+	struct sl_iphdr *ip = (struct sl_iphdr *)(frame + 14);
+	sl_u8 tos = b->data[14 + 1];
+	sl_u16 inner_len = p->l3_len;
+	sl_be16 tot = sl_htons((sl_u16)(enc + inner_len));
+	sl_be16 frag = (p->flags & SL_PKT_F_DF) ? SL_BE16(SL_IP4_DF) : 0;
+	sl_u8 proto = vip->method == SL_METHOD_GUE ? SL_IPPROTO_UDP :
+						     SL_IPPROTO_IPIP;
+	sl_be32 src = sl_htonl(fp->src4_net | ((sl_u32)hash & fp->src4_host));
+	sl_be32 dst = be->addr.v4;
+	sl_u32 sum;
+
+	/* The header's 16-bit words as loaded in host order (csum.h): version
+	 * and TOS, length, ID 0, DF, TTL and protocol, check 0, addresses. */
+	sum = (sl_u32)sl_htons((sl_u16)(0x4500 | tos)) + tot + frag +
+	      sl_htons((sl_u16)(SL_ENCAP_TTL << 8 | proto)) + (src & 0xffff) +
+	      (src >> 16) + (dst & 0xffff) + (dst >> 16);
+	/* 16 bytes: the last two are the outer IP header's, written next. */
+	memcpy(frame, fp->eth4_tmpl[port], 16);
+	ip->ver_ihl = 0x45;
+	ip->tos = tos;
+	ip->tot_len = tot;
+	ip->id = 0;
+	ip->frag_off = frag;
+	ip->ttl = SL_ENCAP_TTL;
+	ip->protocol = proto;
+	ip->check = (sl_be16)sl_csum_fold(sum);
+	ip->saddr = src;
+	ip->daddr = dst;
+	if (proto == SL_IPPROTO_UDP) {
+		struct sl_udphdr *udp = (struct sl_udphdr *)(ip + 1);
+
+		udp->source = sl_encap_gue_sport(hash);
+		udp->dest = fp->table->params.gue_port;
+		udp->len = sl_htons((sl_u16)(8 + inner_len));
+		udp->check = 0;
+	}
+}
+
 static enum sl_verdict forward(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 			       const struct sl_pkt *p,
 			       const struct sl_vip_entry *vip, sl_u32 be_id,
@@ -566,8 +656,6 @@ static enum sl_verdict forward(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 
 	if (be->family == SL_AF_INET ? !fp->gw4_ok[port] : !fp->gw6_ok[port])
 		return drop(fp, SL_DROP_NO_NEXTHOP, reason);
-	memcpy(mac, be->family == SL_AF_INET ? fp->gw4_mac[port] :
-					       fp->gw6_mac[port], 6);
 	enc = sl_encap_len(vip->method, be->family);
 	if (SL_UNLIKELY(p->l3_len + enc > mtu)) {
 		vip_drop(fp, vip->id);
@@ -576,6 +664,13 @@ static enum sl_verdict forward(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 	if (SL_UNLIKELY(b->headroom < enc))
 		return drop(fp, SL_DROP_NO_HEADROOM, reason);
 	frame = b->data - enc;
+	if (SL_LIKELY(l2 == sizeof(struct sl_ethhdr) &&
+		      p->family == SL_AF_INET && be->family == SL_AF_INET)) {
+		encap4(fp, port, b, p, vip, be, hash, enc);
+		goto moved;
+	}
+	memcpy(mac, be->family == SL_AF_INET ? fp->gw4_mac[port] :
+					       fp->gw6_mac[port], 6);
 	/* Keep the L2 header (and any VLAN tags) in front of the new outer
 	 * header. Untagged (the common case) cannot overlap: enc >= 20. */
 	if (SL_LIKELY(l2 == sizeof(struct sl_ethhdr)))
@@ -595,6 +690,7 @@ static enum sl_verdict forward(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 	sl_encap_write(frame + l2, frame + l2 + enc, p->l3_len, p->family,
 		       (p->flags & SL_PKT_F_DF) != 0, vip->method, be,
 		       &t->params, hash);
+moved:
 	b->headroom -= enc;
 	b->tailroom += b->len - (l2 + p->l3_len);
 	b->data = frame;
@@ -616,9 +712,11 @@ struct fp_pkt {
 	sl_s32 way;  /* flow-table way hint, -1 none */
 };
 
-static enum sl_verdict vip_packet(struct sl_fp *fp, sl_u16 port,
-				  struct sl_buf *b, const struct fp_pkt *st,
-				  enum sl_drop *reason)
+static SL_ALWAYS_INLINE enum sl_verdict vip_packet(struct sl_fp *fp,
+						   sl_u16 port,
+						   struct sl_buf *b,
+						   const struct fp_pkt *st,
+						   enum sl_drop *reason)
 {
 	const struct sl_table_hdr *t = fp->table;
 	const struct sl_pkt *p = &st->p;
@@ -650,6 +748,65 @@ static enum sl_verdict vip_packet(struct sl_fp *fp, sl_u16 port,
 	return forward(fp, port, b, p, vip, (sl_u32)be, hash, reason);
 }
 
+/*
+ * sl_parse() for the common case only: untagged Ethernet, IPv4 without
+ * options, not a fragment, TCP or UDP with its header inside the packet.
+ * Fills *p with the same bytes sl_parse() would and returns true; returns
+ * false for anything else (which sl_parse() then handles, drops included).
+ * Each test below is one of sl_parse_ip4/tcp/udp's, narrowed.
+ */
+static SL_ALWAYS_INLINE bool parse_fast4(const sl_u8 *d, sl_u32 len,
+					 struct sl_pkt *p)
+{
+	const struct sl_ethhdr *eth = (const struct sl_ethhdr *)d;
+	const struct sl_iphdr *ip = (const struct sl_iphdr *)(d + 14);
+	const struct sl_tcphdr *th = (const struct sl_tcphdr *)(d + 34);
+	const struct sl_udphdr *uh = (const struct sl_udphdr *)(d + 34);
+	sl_u32 tot, l4;
+	sl_u8 proto, tcp_flags = 0;
+
+	if (SL_UNLIKELY(len < 14 + 20 + 8))
+		return false;
+	if (eth->proto != SL_BE16(SL_ETH_P_IP) || ip->ver_ihl != 0x45 ||
+	    (ip->frag_off & SL_BE16(SL_IP4_MF | SL_IP4_OFFMASK)))
+		return false;
+	tot = sl_ntohs(ip->tot_len);
+	if (14 + tot > len)
+		return false;
+	proto = ip->protocol;
+	if (proto == SL_IPPROTO_TCP) {
+		l4 = (sl_u32)SL_TCP_DOFF(th) * 4;
+		if (tot < 20 + 20 || l4 < 20 || 20 + l4 > tot)
+			return false;
+		tcp_flags = th->flags;
+	} else if (proto == SL_IPPROTO_UDP) {
+		if (tot < 20 + 8)
+			return false;
+		l4 = sl_ntohs(uh->len);
+		if (l4 < 8 || 20 + l4 > tot)
+			return false;
+	} else {
+		return false;
+	}
+	sl_memzero(p, sizeof(*p));
+	p->key.src.v4 = ip->saddr;
+	p->key.dst.v4 = ip->daddr;
+	p->key.sport = uh->source; /* TCP and UDP both start with the ports */
+	p->key.dport = uh->dest;
+	p->key.proto = proto;
+	p->key.family = SL_AF_INET;
+	p->l3_off = 14;
+	p->l4_off = 14 + 20;
+	p->l3_len = (sl_u16)tot;
+	p->ethertype = SL_ETH_P_IP;
+	p->family = SL_AF_INET;
+	p->l4proto = proto;
+	p->flags = (ip->frag_off & SL_BE16(SL_IP4_DF)) ? SL_PKT_F_DF : 0;
+	p->ttl = ip->ttl;
+	p->tcp_flags = tcp_flags;
+	return true;
+}
+
 /* Stage 1: parse, find the VIP, hash for the flow table, prefetch the bucket. */
 static SL_ALWAYS_INLINE void stage_classify(struct sl_fp *fp,
 					    const struct sl_buf *b,
@@ -657,14 +814,20 @@ static SL_ALWAYS_INLINE void stage_classify(struct sl_fp *fp,
 {
 	const struct sl_table_hdr *t = fp->table;
 
-	fp->stats->rx_packets++;
-	fp->stats->rx_bytes += b->len;
-	st->kind = sl_parse(b->data, b->data + b->len, &st->p);
 	st->vid = SL_VIP_EMPTY;
 	st->way = -1;
-	if ((st->kind != SL_PKT_L4 && st->kind != SL_PKT_ICMP_ERR) || !t)
-		return;
-	st->vid = classify(t, &st->p);
+	if (SL_LIKELY(parse_fast4(b->data, b->len, &st->p))) {
+		st->kind = SL_PKT_L4;
+		if (SL_UNLIKELY(!t))
+			return;
+		st->vid = classify4(fp, &st->p);
+	} else {
+		st->kind = sl_parse(b->data, b->data + b->len, &st->p);
+		if ((st->kind != SL_PKT_L4 && st->kind != SL_PKT_ICMP_ERR) ||
+		    !t)
+			return;
+		st->vid = classify(t, &st->p);
+	}
 	if (st->vid >= SL_VIP_AMBIGUOUS)
 		return;
 	st->ih = sl_flowtab_hash(&st->p.key, t->params.seed.k1);
@@ -678,10 +841,9 @@ static SL_ALWAYS_INLINE enum sl_verdict stage_finish(struct sl_fp *fp,
 						     const struct fp_pkt *st,
 						     enum sl_drop *reason)
 {
-	switch (st->kind) {
-	case SL_PKT_L4:
-	case SL_PKT_ICMP_ERR:
+	if (SL_LIKELY(st->kind == SL_PKT_L4 || st->kind == SL_PKT_ICMP_ERR))
 		return vip_packet(fp, port, b, st, reason);
+	switch (st->kind) {
 	case SL_PKT_ICMP_ECHO:
 		return echo_reply(fp, port, b, &st->p, reason);
 	case SL_PKT_ARP:
@@ -709,10 +871,16 @@ void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port, struct sl_buf *bufs,
 	struct fp_pkt st[SL_FP_BURST_MAX];
 	unsigned int i;
 
+	sl_u64 rx_bytes = 0;
+
 	if (n > SL_FP_BURST_MAX)
 		n = SL_FP_BURST_MAX;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		rx_bytes += bufs[i].len;
 		stage_classify(fp, &bufs[i], &st[i]);
+	}
+	fp->stats->rx_packets += n;
+	fp->stats->rx_bytes += rx_bytes;
 	for (i = 0; i < n; i++)
 		if (st[i].vid < SL_VIP_AMBIGUOUS)
 			st[i].way = sl_flowtab_match(fp->ft, &st[i].p.key,

@@ -55,6 +55,8 @@ struct sl_fp_conf {
 	sl_u32 icmp_burst;
 };
 
+#define SL_FP_VIP_CACHE 256 /* entries, power of two */
+
 /* Per-lcore fast-path state; cache-aligned, owned by one lcore. */
 struct sl_fp {
 	/* Tables: switched at burst start, read-only during a burst. */
@@ -86,6 +88,25 @@ struct sl_fp {
 	sl_u8 gw6_mac[SL_FP_MAX_PORTS][6];
 	bool gw4_ok[SL_FP_MAX_PORTS];
 	bool gw6_ok[SL_FP_MAX_PORTS];
+
+	/* Outer Ethernet header towards the IPv4 gateway per port (dst, src,
+	 * type IPv4), refreshed with gw4_mac; 16 bytes so one copy writes it. */
+	sl_u8 eth4_tmpl[SL_FP_MAX_PORTS][16];
+	/* Outer IPv4 source of this table: net | (flow hash & host). */
+	sl_u32 src4_net;  /* host order */
+	sl_u32 src4_host;
+
+	/*
+	 * IPv4 (address, port, protocol) -> VIP id as classify() answers it,
+	 * for this table generation only (cleared when it changes). A direct
+	 * mapped cache in front of the shared VIP index, whose probe chains
+	 * can be long. key 0 = empty.
+	 */
+	struct sl_fp_vip_cache {
+		sl_u64 key;
+		sl_u16 vid;
+		sl_u16 pad[3];
+	} vip_cache[SL_FP_VIP_CACHE];
 
 	/* Counters while no shared memory is attached (carried over on attach). */
 	struct sl_lcore_stats own_stats;

@@ -22,6 +22,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "sluice/flow.h"
 #include "sluice/types.h"
 
@@ -70,15 +74,19 @@ static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
 					       sl_u64 seed)
 {
 	const sl_u64 *w = (const sl_u64 *)k;
-	sl_u64 a = (sl_u32)seed, b = seed >> 32;
+	sl_u64 a = (sl_u32)seed;
 	int i;
 
-	/* Two independent lanes: bucket index and signature. */
-	for (i = 0; i < 5; i++) {
+	/*
+	 * One CRC lane for the bucket index; the signature is a multiplicative
+	 * mix of the same 32 bits with the other half of the seed. Keys of one
+	 * bucket share only the index bits of the CRC, so their signatures
+	 * still differ (a full key compare settles every match anyway).
+	 */
+	for (i = 0; i < 5; i++)
 		a = __builtin_ia32_crc32di(a, w[i]);
-		b = __builtin_ia32_crc32di(b, w[i] ^ 0x9e3779b97f4a7c15ull);
-	}
-	return a | (b << 32);
+	return a | (((a ^ (seed >> 32)) * 0x9e3779b97f4a7c15ull) &
+		    0xffffffff00000000ull);
 }
 #else
 static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
@@ -121,15 +129,46 @@ static SL_ALWAYS_INLINE bool sl_flow_key_eq(const struct sl_flow_key *a,
 					    const struct sl_flow_key *b)
 {
 	const sl_u64 *x = (const sl_u64 *)a, *y = (const sl_u64 *)b;
+#if defined(__SSE2__)
+	__m128i e = _mm_and_si128(
+		_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)x),
+			       _mm_loadu_si128((const __m128i *)y)),
+		_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(x + 2)),
+			       _mm_loadu_si128((const __m128i *)(y + 2))));
 
+	return _mm_movemask_epi8(e) == 0xffff && x[4] == y[4];
+#else
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) |
 		(x[4] ^ y[4])) == 0;
+#endif
 }
 
 static SL_ALWAYS_INLINE void sl_flowtab_prefetch(const struct sl_flowtab *ft,
 						 sl_u64 hash)
 {
 	__builtin_prefetch(&ft->buckets[hash & ft->mask]);
+}
+
+/* Bit w set where way w of bk holds signature sig. */
+static SL_ALWAYS_INLINE unsigned int
+sl_flowtab_sig_mask(const struct sl_flow_bucket *bk, sl_u32 sig)
+{
+#if defined(__SSE2__)
+	__m128i s = _mm_set1_epi32((int)sig);
+	__m128i lo = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)bk->sig), s);
+	__m128i hi = _mm_cmpeq_epi32(
+		_mm_load_si128((const __m128i *)&bk->sig[4]), s);
+
+	return (unsigned int)_mm_movemask_ps(_mm_castsi128_ps(lo)) |
+	       ((unsigned int)_mm_movemask_ps(_mm_castsi128_ps(hi)) << 4);
+#else
+	unsigned int m = 0;
+	int w;
+
+	for (w = 0; w < SL_FT_WAYS; w++)
+		m |= (unsigned int)(bk->sig[w] == sig) << w;
+	return m;
+#endif
 }
 
 /*
@@ -141,16 +180,15 @@ static SL_ALWAYS_INLINE int sl_flowtab_match(const struct sl_flowtab *ft,
 					     sl_u64 hash)
 {
 	sl_u32 b = (sl_u32)hash & ft->mask;
-	const struct sl_flow_bucket *bk = &ft->buckets[b];
-	sl_u32 sig = sl_flowtab_sig(hash, key->proto);
+	unsigned int m = sl_flowtab_sig_mask(&ft->buckets[b],
+					     sl_flowtab_sig(hash, key->proto));
 	int w;
 
-	for (w = 0; w < SL_FT_WAYS; w++)
-		if (bk->sig[w] == sig) {
-			__builtin_prefetch(&ft->entries[b * SL_FT_WAYS + w]);
-			return w;
-		}
-	return -1;
+	if (!m)
+		return -1;
+	w = __builtin_ctz(m);
+	__builtin_prefetch(&ft->entries[b * SL_FT_WAYS + w]);
+	return w;
 }
 
 /*
@@ -166,7 +204,7 @@ sl_flowtab_lookup(struct sl_flowtab *ft, const struct sl_flow_key *key,
 	sl_u32 b = (sl_u32)hash & ft->mask;
 	struct sl_flow_bucket *bk = &ft->buckets[b];
 	sl_u32 sig = sl_flowtab_sig(hash, key->proto);
-	unsigned int w;
+	unsigned int m;
 
 	if (way >= 0 && bk->sig[way] == sig &&
 	    sl_flow_key_eq(&ft->entries[b * SL_FT_WAYS + way].key, key)) {
@@ -175,11 +213,10 @@ sl_flowtab_lookup(struct sl_flowtab *ft, const struct sl_flow_key *key,
 		bk->seen[way] = now;
 		return &ft->entries[b * SL_FT_WAYS + way];
 	}
-	for (w = 0; w < SL_FT_WAYS; w++) {
+	for (m = sl_flowtab_sig_mask(bk, sig); m; m &= m - 1) {
+		unsigned int w = (unsigned int)__builtin_ctz(m);
 		struct sl_flow_entry *e;
 
-		if (bk->sig[w] != sig)
-			continue;
 		e = &ft->entries[b * SL_FT_WAYS + w];
 		if (!sl_flow_key_eq(&e->key, key))
 			continue;

@@ -192,8 +192,12 @@ static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 	n = rte_eth_rx_burst(q->port_id, q->queue, pkts, SL_PORT_BURST);
 	if (n == 0)
 		return;
-	for (i = 0; i < n; i++)
+	/* The frame, and the headroom line before it that encapsulation
+	 * writes the outer headers into. */
+	for (i = 0; i < n; i++) {
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
+		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *) - 1);
+	}
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
