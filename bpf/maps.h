@@ -68,12 +68,17 @@ struct {
 } params_map SEC(".maps");
 
 /*
- * flow_map: per-CPU flow table, 5-tuple -> backend it was given (LRU).
- * Keys are shared by the CPUs, values are per CPU: max_entries is
- * flow_table.size for all CPUs together (sluice-dp: per lcore).
+ * flow_map: the flow table, 5-tuple -> backend it was given and its flow
+ * hash (LRU). One entry per flow, seen by every CPU, so a flow keeps its
+ * backend when the NIC (or a veth, or generic XDP) does not keep it on one
+ * CPU. BPF_F_NO_COMMON_LRU: each CPU has its own LRU list and free nodes
+ * (max_entries / possible CPUs), so inserting a new flow takes no lock
+ * that other CPUs contend for. max_entries is flow_table.size for all CPUs
+ * together (sluice-dp: per lcore).
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 1024); /* loader: dataplane.flow_table.size */
 	__type(key, struct sl_flow_key);
 	__type(value, struct sl_xdp_flow);

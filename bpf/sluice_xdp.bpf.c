@@ -5,8 +5,9 @@
  *
  * Per packet: parse (include/sluice/parse.h) -> classify (exact VIP, then
  * the port-agnostic VIP of the address; fragments by (address, proto|FRAG))
- * -> select (per-CPU flow table, valid while the backend keeps its epoch,
- * VIP and an UP/DRAINED state; else Maglev maglev[hash % M]) -> encapsulate
+ * -> select (flow table, valid while the backend keeps its epoch, VIP and
+ * an UP/DRAINED state, reusing the flow hash stored there; else SipHash
+ * and Maglev maglev[hash % M]) -> encapsulate
  * (include/sluice/encap.h) -> send (XDP_TX, or bpf_redirect to the FIB's
  * egress interface).
  *
@@ -29,14 +30,18 @@
  *    xdp_conf.use_fib == 0 (fixture tests, BPF_PROG_TEST_RUN) the MACs are
  *    static and the packet always leaves by XDP_TX;
  *  - flow-table evictions are the LRU map's own and are not counted;
- *  - the flow table is per CPU like sluice-dp's per lcore, but a CPU that
- *    finds its copy of an existing flow empty adopts another CPU's (see
- *    adopt()): veths, generic XDP and some NICs do not keep a flow on one
- *    CPU, and a drained backend must keep its flows there too.
+ *  - the flow table is one LRU hash for all CPUs (each CPU with its own
+ *    LRU list, bpf/maps.h), where sluice-dp has one per lcore: veths,
+ *    generic XDP and some NICs do not keep a flow on one CPU, and a flow
+ *    (on a drained backend too) must keep its backend there as well. A
+ *    CPU's in-place write of an entry may race another CPU's read; a torn
+ *    entry fails the epoch/VIP check and is re-picked.
  *
  * Verifier: every step is a global (non-static, __noinline) function, so
  * each is verified once, whatever the paths into it; sl_parse in particular
  * (most of the instruction count) is verified only inside sl_xdp_parse.
+ * flow_hash() is a static subprogram only to keep SipHash's spills out of
+ * sl_xdp_select's frame (the 512-byte stack of the call chain).
  * Packet offsets coming back from a step are re-checked against data_end.
  *
  * Counters are per CPU and plain increments: one CPU runs the program for a
@@ -636,26 +641,38 @@ __noinline int sl_xdp_forward(struct xdp_md *ctx, struct sl_pkt *p, __u32 vip,
 
 /* ---- step 2: classify ---- */
 
-/* The VIP of a packet: exact, then port-agnostic; fragments by address. */
+/*
+ * The VIP of a packet: exact, then port-agnostic; fragments by address.
+ *
+ * The fragment key of (address, proto) comes first: the publisher writes
+ * one for every (address, proto, family) that has a VIP, so its absence
+ * says "no VIP here" after one lookup (all traffic that is not a VIP's).
+ * Its owner (control/publish.c write_index) is the port-agnostic VIP of
+ * the address if there is one, else the only VIP, else SL_VIP_AMBIGUOUS;
+ * an owner with a port is therefore the only VIP of the address and needs
+ * no second lookup. The result is the exact-then-port-agnostic one.
+ */
 static __always_inline struct sl_vip_entry *classify(const struct sl_pkt *p)
 {
-	struct sl_vip_entry *vip;
+	struct sl_vip_entry *own, *vip;
 	struct sl_vip_key k;
 
 	__builtin_memset(&k, 0, sizeof(k));
 	k.addr = p->key.dst;
 	k.family = p->key.family;
-	if (p->flags & SL_PKT_F_FRAG) {
-		k.proto = p->key.proto | SL_VIP_KEY_FRAG;
-		return bpf_map_lookup_elem(&vip_map, &k);
-	}
+	k.proto = p->key.proto | SL_VIP_KEY_FRAG;
+	own = bpf_map_lookup_elem(&vip_map, &k);
+	if (!own || (p->flags & SL_PKT_F_FRAG))
+		return own;
+	if (own->id != SL_VIP_AMBIGUOUS && own->port != 0)
+		return own->port == p->key.dport ? own : NULL;
 	k.proto = p->key.proto;
 	k.port = p->key.dport;
 	vip = bpf_map_lookup_elem(&vip_map, &k);
 	if (vip)
 		return vip;
-	k.port = 0;
-	return bpf_map_lookup_elem(&vip_map, &k);
+	/* own is the port-agnostic VIP, or there is none. */
+	return own->id == SL_VIP_AMBIGUOUS ? NULL : own;
 }
 
 /* ---- step 3: select ---- */
@@ -689,50 +706,29 @@ static __always_inline bool flow_valid(const struct sl_xdp_flow *e,
 		(be->state == SL_BACKEND_DRAINED && !opens_conn));
 }
 
-/* Search state of adopt(): the key and the freshest copy seen so far. */
-struct adopt_ctx {
-	struct sl_flow_key key;
-	struct sl_xdp_flow best;
-};
-
-static long adopt_cpu(__u32 cpu, void *arg)
-{
-	struct adopt_ctx *c = arg;
-	struct sl_xdp_flow *v;
-
-	v = bpf_map_lookup_percpu_elem(&flow_map, &c->key, cpu);
-	if (v && v->seen > c->best.seen)
-		c->best = *v;
-	return 0;
-}
-
 /*
- * This CPU's copy of a flow that exists is empty: another CPU placed it.
- * Take the freshest copy of any CPU, so a flow keeps its backend when the
- * NIC (or a veth, or generic XDP) does not keep each flow on one CPU.
- * With flow-consistent RSS this never runs after a flow's first packet.
+ * The keyed flow hash (SipHash-1-3), for a flow's first packet only. A
+ * subprogram of its own: inlined, its spills would be in sl_xdp_select's
+ * frame and the call chain's stack would pass 512 bytes.
  */
-static __always_inline void adopt(const struct sl_flow_key *key,
-				  struct sl_xdp_flow *e)
+static __noinline __u64 flow_hash(const struct sl_flow_key *key,
+				  const struct sl_table_params *prm)
 {
-	struct adopt_ctx c;
-
-	c.key = *key;
-	__builtin_memset(&c.best, 0, sizeof(c.best));
-	bpf_loop(xdp_conf.nr_cpus, adopt_cpu, &c, 0);
-	if (c.best.seen)
-		*e = c.best;
+	return sl_flow_hash(key, &prm->seed);
 }
 
 /*
  * The backend for a flow of vip: the flow table's choice while it is still
- * valid, else Maglev's (remembered). Returns the backend id or -1.
+ * valid, else Maglev's (remembered). Returns the backend id or -1, and the
+ * flow hash in *hash: a hit reuses the one stored with the flow, as
+ * sluice-dp does, so SipHash runs only for a flow's first packet.
  */
 static __always_inline __s64 select_backend(const struct sl_vip_entry *vip,
 					    const struct sl_flow_key *key,
 					    const struct sl_table_params *prm,
-					    __u64 hash, bool opens_conn,
-					    struct sl_lcore_stats *st)
+					    bool opens_conn,
+					    struct sl_lcore_stats *st,
+					    __u64 *hash)
 {
 	__u32 vip_id = vip->id, now = now_ticks(), idx, id;
 	const struct sl_backend_entry *be;
@@ -741,27 +737,28 @@ static __always_inline __s64 select_backend(const struct sl_vip_entry *vip,
 	struct sl_backend_stats *bs;
 	const __u32 *slot;
 	void *table;
+	__u64 h;
 
 	e = bpf_map_lookup_elem(&flow_map, key);
-	if (e && e->seen == 0)
-		adopt(key, e);
-	if (e && (e->seen == 0 || flow_expired(e, prm, key->proto, now))) {
-		/* Absent for this CPU, or expired: a miss that reuses the entry. */
-	} else if (e) {
+	if (e && !flow_expired(e, prm, key->proto, now)) {
 		if (flow_valid(e, vip_id, opens_conn)) {
 			st->flow_hits++;
 			if (e->seen != now)
 				e->seen = now;
+			*hash = e->hash;
 			return e->backend_id;
 		}
 		st->flow_repicks++;
 	}
+	/* A miss, or an expired entry (a miss that reuses the entry). */
+	h = flow_hash(key, prm);
+	*hash = h;
 	if (vip->maglev_size == 0)
 		return -1;
 	table = bpf_map_lookup_elem(&maglev_map, &vip_id);
 	if (!table)
 		return -1;
-	idx = (__u32)(hash % vip->maglev_size);
+	idx = (__u32)(h % vip->maglev_size);
 	slot = bpf_map_lookup_elem(table, &idx);
 	if (!slot)
 		return -1;
@@ -775,6 +772,7 @@ static __always_inline __s64 select_backend(const struct sl_vip_entry *vip,
 	v.vip_id = (__u16)vip_id;
 	v.pad = 0;
 	v.seen = now;
+	v.hash = h;
 	if (e)
 		*e = v;
 	else
@@ -808,7 +806,7 @@ __noinline int sl_xdp_select(struct sl_pkt *p, struct sl_xdp_sel *sel)
 	const struct sl_vip_entry *vip;
 	struct sl_lcore_stats *st;
 	__u32 zero = 0, vip_id;
-	__u64 hash;
+	__u64 hash = 0;
 	__s64 be;
 
 	if (!p || !sel)
@@ -828,8 +826,8 @@ __noinline int sl_xdp_select(struct sl_pkt *p, struct sl_xdp_sel *sel)
 	st = lcore_stats();
 	if (!prm || !st)
 		return XDP_PASS;
-	hash = sl_flow_hash(&p->key, &prm->seed);
-	be = select_backend(vip, &p->key, prm, hash, sl_pkt_opens_conn(p), st);
+	be = select_backend(vip, &p->key, prm, sl_pkt_opens_conn(p), st,
+			    &hash);
 	if (be < 0) {
 		vip_drop(vip_id);
 		return drop(SL_DROP_NO_BACKEND);

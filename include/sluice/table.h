@@ -241,10 +241,8 @@ SL_STATIC_ASSERT(sizeof(struct sl_backend_stats) == 32, "sl_backend_stats ABI");
 /* ---- XDP mode: BPF map values and program settings (bpf/maps.h) ---- */
 
 /*
- * flow_map value (an LRU per-CPU hash keyed by struct sl_flow_key): the
- * per-CPU counterpart of sluice-dp's flow-table entry. seen == 0 marks a
- * copy this CPU never wrote: a per-CPU map zero-fills the other CPUs' copies
- * when one CPU inserts a key, and those must read as misses.
+ * flow_map value (an LRU hash keyed by struct sl_flow_key): the XDP
+ * counterpart of sluice-dp's flow-table entry. Only the program reads it.
  */
 struct sl_xdp_flow {
 	sl_u32 backend_id;
@@ -252,8 +250,9 @@ struct sl_xdp_flow {
 	sl_u16 vip_id;
 	sl_u16 pad;
 	sl_u32 seen;      /* bpf_ktime_get_coarse_ns() >> 30 (1.07 s ticks), >= 1 */
+	sl_u64 hash;      /* sl_flow_hash() of the key: hits reuse it for encap */
 };
-SL_STATIC_ASSERT(sizeof(struct sl_xdp_flow) == 16, "sl_xdp_flow ABI");
+SL_STATIC_ASSERT(sizeof(struct sl_xdp_flow) == 24, "sl_xdp_flow ABI");
 
 /*
  * pass_stats_map value: packets the XDP program handed to the kernel

@@ -23,6 +23,9 @@
 # Environment (defaults):
 #   SL_BENCH_XDP_REPEAT=1000000   packets per timed run
 #   SL_BENCH_XDP_ROUNDS=5         timed runs per case
+#   SL_BENCH_XDP_FLOWS=1048576    flow-table size (flow_table.size); the
+#                                 new-flow cases insert REPEAT x ROUNDS flows
+#                                 into it, so a large table is cache-cold
 
 sl_bench_xdp() {
 	local build=${1:-${SLUICE_BUILD:-build}}
@@ -33,5 +36,5 @@ sl_bench_xdp() {
 	fi
 	ninja -C "$build" tests/bpf/bench_xdp >&2 || return 1
 	"$build/tests/bpf/bench_xdp" -n "${SL_BENCH_XDP_REPEAT:-1000000}" \
-		-r "${SL_BENCH_XDP_ROUNDS:-5}"
+		-r "${SL_BENCH_XDP_ROUNDS:-5}" -f "${SL_BENCH_XDP_FLOWS:-1048576}"
 }

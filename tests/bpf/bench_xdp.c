@@ -11,7 +11,8 @@
  * program's own counters: each iteration must have taken the path being
  * timed (forwarded, flow miss or hit, or passed), else the case fails.
  *
- * usage: bench_xdp [-n REPEAT] [-r ROUNDS]   (root; 77 otherwise)
+ * usage: bench_xdp [-n REPEAT] [-r ROUNDS] [-f FLOW_TABLE_SIZE]
+ *        (root; 77 otherwise; the flow table has 1048576 entries unless -f)
  * Prints one table; exits 1 if a counter check fails (not for a missed
  * target: the targets are reported, the machine decides).
  */
@@ -33,7 +34,7 @@ static const char config_text[] =
 	"  gateway = \"198.51.100.1\"; gateway6 = \"2001:db8:ff::1\";\n"
 	"  local_address = \"198.51.100.2\"; local_address6 = \"2001:db8:ff::2\";\n"
 	"  encap_source = \"172.16.0.0/16\"; encap_source6 = \"2001:db8:e0::/104\";\n"
-	"  flow_table = { size = 1048576; };\n"
+	"  flow_table = { size = %u; };\n"
 	"};\n"
 	"vips = (\n"
 	" { name = \"web4\"; address = \"192.0.2.10\"; port = 80; protocol = \"tcp\";\n"
@@ -91,6 +92,7 @@ static const struct bcase cases[] = {
 };
 
 static int repeat = 1000000, rounds = 5;
+static unsigned int flow_size = 1048576;
 
 static void build(struct pb *b, const struct bcase *c)
 {
@@ -172,6 +174,7 @@ static void counts(struct sl_xdp *x, struct counts *c)
 int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/sl-xdp-bench-XXXXXX", err[512];
+	char text[sizeof(config_text) + 16];
 	int opt, real, nop, pass_prog, swap, state_fd, rv, failed = 0;
 	double t_pass, t_swap, h_fixed, h_rotate, h_unique;
 	const void *elf;
@@ -181,9 +184,11 @@ int main(int argc, char **argv)
 	size_t len;
 	unsigned int i;
 
-	while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:f:")) != -1) {
 		if (opt == 'n')
 			repeat = atoi(optarg);
+		else if (opt == 'f')
+			flow_size = (unsigned int)atoi(optarg);
 		else if (opt == 'r')
 			rounds = atoi(optarg);
 		else
@@ -193,7 +198,8 @@ int main(int argc, char **argv)
 	xt_pin_cpu(0);
 	if (!mkdtemp(dir))
 		return 1;
-	cfg = sl_config_load_string(config_text, "bench.conf", err, sizeof(err));
+	snprintf(text, sizeof(text), config_text, flow_size);
+	cfg = sl_config_load_string(text, "bench.conf", err, sizeof(err));
 	if (!cfg) {
 		fprintf(stderr, "FAIL: %s\n", err);
 		return 1;
@@ -223,8 +229,8 @@ int main(int argc, char **argv)
 	h_unique = timed(nop, &b, repeat, &rv) - t_pass;
 
 	printf("XDP fast path under BPF_PROG_TEST_RUN: %d rounds x %d "
-	       "packets per case, one CPU; ns per packet (mean)\n", rounds,
-	       repeat);
+	       "packets per case, one CPU, flow table of %u entries; ns per "
+	       "packet (mean)\n", rounds, repeat, flow_size);
 	printf("%-50s %8s %8s %8s %7s %s\n", "case", "ns/pkt", "harness",
 	       "net", "target", "met");
 	printf("%-50s %8.1f %8s %8.1f %7s %s\n", "empty XDP_PASS program",
