@@ -145,6 +145,11 @@ bool sl_publish_ready(const struct sl_publisher *p);
  * Build the tables for vips[0..n) and publish them as generation gen + 1.
  * VIP and backend ids are stable while their identities are; Maglev tables
  * of VIPs whose backend set did not change are copied, not rebuilt.
+ * The cost follows what changed since the last publish: an input listing
+ * the same identities in the same order reuses the ids without sorting,
+ * and only the entries and tables that differ from those the slot holds
+ * (generation gen - 1) are written. The first two publishes of a
+ * publisher write everything.
  * Returns 0, or -errno with a message in err, and then nothing is
  * published and the ids are as before: -EAGAIN (the dataplane did not
  * quiesce within the wait), -ENOSPC (a capacity is exceeded), -EINVAL
@@ -162,6 +167,12 @@ struct sl_publish_info {
 	unsigned int backends;
 	unsigned int maglev_built;   /* tables computed */
 	unsigned int maglev_copied;  /* tables reused from the cache */
+	/* What the slot write cost (the slot held generation gen - 2): */
+	bool ids_reused;     /* identities as last time: nothing sorted */
+	bool full_write;     /* everything written (first two publishes) */
+	unsigned int vips_written;     /* VIP entries */
+	unsigned int backends_written; /* backend entries */
+	unsigned int maglev_written;   /* Maglev regions (tables or zeros) */
 };
 void sl_publisher_info(const struct sl_publisher *p,
 		       struct sl_publish_info *info);

@@ -1019,6 +1019,322 @@ static void test_vip_index_matches_naive_scan_on_random_sets(void **state)
 	sl_shm_close(s, true);
 }
 
+/* ---- incremental publishing against a from-scratch publish ---- */
+
+static void test_state_change_writes_only_what_changed(void **state)
+{
+	struct sl_shm *s = mk_shm(tmp_path(), &small_caps);
+	struct sl_publisher *p = mk_pub(s);
+	struct sl_pub_backend b[4] = { be4(1, 80), be4(2, 80), be4(3, 80),
+				       be4(4, 80) };
+	struct sl_pub_backend c[4] = { be4(1, 443), be4(2, 443), be4(3, 443),
+				       be4(4, 443) };
+	struct sl_pub_vip v[2], w[2];
+	struct sl_publish_info info;
+
+	(void)state;
+	v[0] = vip4("web", 10, 80, SL_IPPROTO_TCP, b, 4);
+	v[1] = vip4("tls", 10, 443, SL_IPPROTO_TCP, c, 4);
+	/* The first two publishes write both slots in full. */
+	assert_int_equal(publish(p, v, 2), 0);
+	sl_publisher_info(p, &info);
+	assert_true(info.full_write);
+	assert_false(info.ids_reused);
+	assert_int_equal(publish(p, v, 2), 0);
+	sl_publisher_info(p, &info);
+	assert_true(info.full_write);
+	assert_true(info.ids_reused);
+	assert_int_equal(info.backends_written, 8);
+	assert_int_equal(info.maglev_written, 2);
+	/* Nothing changed: nothing to write. */
+	assert_int_equal(publish(p, v, 2), 0);
+	sl_publisher_info(p, &info);
+	assert_false(info.full_write);
+	assert_true(info.ids_reused);
+	assert_int_equal(info.vips_written, 0);
+	assert_int_equal(info.backends_written, 0);
+	assert_int_equal(info.maglev_written, 0);
+	assert_int_equal(info.maglev_copied, 2);
+	/* One verdict: its entry, its VIP's entry and table, here ... */
+	c[2].state = SL_BACKEND_DOWN;
+	assert_int_equal(publish(p, v, 2), 0);
+	sl_publisher_info(p, &info);
+	assert_int_equal(info.maglev_built, 1);
+	assert_int_equal(info.vips_written, 1);
+	assert_int_equal(info.backends_written, 1);
+	assert_int_equal(info.maglev_written, 1);
+	assert_int_equal(sl_table_backends(active(s))
+				 [sl_publisher_backend_id(p, &v[1], &c[2])]
+					 .state,
+			 SL_BACKEND_DOWN);
+	/* ... and again in the other slot, which still holds the old ones. */
+	assert_int_equal(publish(p, v, 2), 0);
+	sl_publisher_info(p, &info);
+	assert_int_equal(info.maglev_built, 0);
+	assert_int_equal(info.vips_written, 1);
+	assert_int_equal(info.backends_written, 1);
+	assert_int_equal(info.maglev_written, 1);
+	assert_int_equal(publish(p, v, 2), 0);
+	sl_publisher_info(p, &info);
+	assert_int_equal(info.backends_written, 0);
+	assert_int_equal(info.maglev_written, 0);
+	/* The same identities in another order: sorted again, same ids. */
+	w[0] = v[1];
+	w[1] = v[0];
+	assert_int_equal(publish(p, w, 2), 0);
+	sl_publisher_info(p, &info);
+	assert_false(info.ids_reused);
+	assert_int_equal(info.vips_written, 0);
+	assert_int_equal(info.backends_written, 0);
+	assert_int_equal(info.maglev_written, 0);
+	assert_int_equal(publish(p, w, 2), 0);
+	sl_publisher_info(p, &info);
+	assert_true(info.ids_reused);
+	sl_publisher_free(p);
+	sl_shm_close(s, true);
+}
+
+enum { RV = 10, RB = 8 }; /* VIP identities, backend identities per VIP */
+
+/* A random input: identities from fixed pools, listed in a chosen order. */
+struct rmodel {
+	struct sl_pub_backend pool[RV][RB];
+	struct sl_pub_vip vpool[RV];
+	bool vip_on[RV], be_on[RV][RB];
+	unsigned vorder[RV], border[RV][RB];
+	struct sl_pub_backend bes[RV][RB];
+	struct sl_pub_vip in[RV];
+	unsigned n;
+	struct sl_table_params tp;
+};
+
+static void shuffle(unsigned *a, unsigned n, uint64_t *x)
+{
+	unsigned i, j, t;
+
+	for (i = n; i > 1; i--) {
+		j = (unsigned)(rng_next(x) % i);
+		t = a[i - 1];
+		a[i - 1] = a[j];
+		a[j] = t;
+	}
+}
+
+static void rmodel_init(struct rmodel *m, uint64_t *x)
+{
+	static const char *names[RV] = { "a", "b", "c", "d", "e",
+					 "f", "g", "h", "i", "j" };
+	unsigned i, j;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < RV; i++) {
+		m->vpool[i] = vip4(names[i], 10 + i % 4, i < 8 ? 80 + i : 0,
+				   i % 3 ? SL_IPPROTO_TCP : SL_IPPROTO_UDP,
+				   NULL, 0);
+		if (i % 4 == 3) {
+			m->vpool[i].addr = a6(i);
+			m->vpool[i].family = SL_AF_INET6;
+		}
+		if (i >= 8)
+			m->vpool[i].flags = SL_VIP_F_PORT_ANY;
+		m->vip_on[i] = rng_next(x) % 4 != 0;
+		m->vorder[i] = i;
+		for (j = 0; j < RB; j++) {
+			m->pool[i][j] = be4(1 + j, 8000 + i);
+			if (j % 3 == 2) {
+				m->pool[i][j].addr = a6(100 + j);
+				m->pool[i][j].family = SL_AF_INET6;
+			}
+			m->be_on[i][j] = rng_next(x) % 4 != 0;
+			m->border[i][j] = j;
+		}
+	}
+	m->tp = params();
+}
+
+/* Rebuild m->in from the pools, the on flags and the orders. */
+static void rmodel_input(struct rmodel *m)
+{
+	unsigned i, j, k, n = 0;
+
+	for (i = 0; i < RV; i++) {
+		unsigned vi = m->vorder[i];
+
+		if (!m->vip_on[vi])
+			continue;
+		m->in[n] = m->vpool[vi];
+		m->in[n].backends = m->bes[vi];
+		for (j = 0, k = 0; j < RB; j++) {
+			unsigned bj = m->border[vi][j];
+
+			if (m->be_on[vi][bj])
+				m->bes[vi][k++] = m->pool[vi][bj];
+		}
+		m->in[n++].n_backends = k;
+	}
+	m->n = n;
+}
+
+/* One random change, mostly what health checks and operators do; the VIP. */
+static unsigned rmodel_change(struct rmodel *m, uint64_t *x)
+{
+	uint64_t r = rng_next(x);
+	unsigned vi = (unsigned)(r % RV), bj = (unsigned)((r >> 8) % RB);
+	struct sl_pub_backend *b = &m->pool[vi][bj];
+
+	switch ((r >> 16) % 20) {
+	case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7:
+		b->state = (enum sl_backend_state)(SL_BACKEND_UP +
+						   (r >> 24) % 3);
+		break;
+	case 8: case 9: case 10:
+		b->weight = (sl_u32)((r >> 24) % 4);
+		break;
+	case 11:
+		b->mac[(r >> 24) % 6] ^= 1;
+		break;
+	case 12: case 13:
+		m->vip_on[vi] = !m->vip_on[vi];
+		break;
+	case 14: case 15:
+		m->be_on[vi][bj] = !m->be_on[vi][bj];
+		break;
+	case 16:
+		m->vpool[vi].table_size =
+			m->vpool[vi].table_size == M1 ? M2 : M1;
+		break;
+	case 17:
+		m->vpool[vi].method = (sl_u8)(SL_METHOD_IPIP + (r >> 24) % 3);
+		m->vpool[vi].flags ^= SL_VIP_F_FRAG_DROP;
+		m->vpool[vi].name = (r >> 26) & 1 ? "renamed" : "x";
+		break;
+	case 18:
+		if ((r >> 24) & 1)
+			shuffle(m->vorder, RV, x);
+		else
+			shuffle(m->border[vi], RB, x);
+		break;
+	default:
+		m->tp.seed.k0 ^= 1ULL << ((r >> 24) % 64);
+		break;
+	}
+	return vi;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY), out;
+	ssize_t n;
+
+	unlink(to);
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	assert_int_equal(n, 0);
+	close(in);
+	close(out);
+}
+
+/*
+ * A publish that fails after building its tables (the dataplane lags)
+ * leaves the publisher's Maglev cache ahead of the slot; the publishes
+ * after it must not mistake the cached table for the published one.
+ * Flips every backend of VIP vi for that publish, then flips them back.
+ */
+static void fail_one_publish(struct sl_shm *s, struct sl_publisher *p,
+			     struct rmodel *m, unsigned vi)
+{
+	struct sl_shm_header *h = sl_shm_header(s);
+	unsigned bj;
+	struct sl_pub_backend saved[RB];
+	char err[256] = "";
+
+	memcpy(saved, m->pool[vi], sizeof(saved));
+	for (bj = 0; bj < RB; bj++)
+		m->pool[vi][bj].state = m->pool[vi][bj].state == SL_BACKEND_UP
+						? SL_BACKEND_DOWN
+						: SL_BACKEND_UP;
+	rmodel_input(m);
+	dp_attach(h, (sl_u64)getpid(), mono_ns());
+	h->qs[0].online = 1;
+	h->qs[0].seen = h->gen - 1;
+	sl_publisher_set_wait(p, 0);
+	assert_int_equal(sl_publish(p, m->in, m->n, &m->tp, err, sizeof(err)),
+			 -EAGAIN);
+	h->qs[0].online = 0;
+	dp_attach(h, 0, 0);
+	sl_publisher_set_wait(p, 30);
+	memcpy(m->pool[vi], saved, sizeof(saved));
+}
+
+static void test_incremental_slots_equal_a_from_scratch_publish(void **state)
+{
+	static const struct sl_shm_caps caps = {
+		.max_vips = 16, .max_backends = 96, .max_maglev = RV * M2,
+		.max_lcores = 1,
+	};
+	char path[128], ref_path[160];
+	struct sl_shm *s, *rs;
+	struct sl_publisher *p, *rp;
+	struct sl_publish_info info;
+	struct rmodel *m = malloc(sizeof(*m));
+	uint64_t x = 0x1c4e3e27a1b2c3d4ULL;
+	unsigned round, k, reused = 0, partial = 0, last_vi = 0;
+	char err[256] = "";
+	sl_u64 slot_size;
+
+	(void)state;
+	assert_non_null(m);
+	snprintf(path, sizeof(path), "%s", tmp_path());
+	snprintf(ref_path, sizeof(ref_path), "%s-ref", path);
+	s = mk_shm(path, &caps);
+	p = mk_pub(s);
+	slot_size = sl_shm_header(s)->slot_size;
+	rmodel_init(m, &x);
+	for (round = 0; round < 400; round++) {
+		/* Fail one on the VIP changed last, then republish that
+		 * input: the changed tables are written again, this time
+		 * into the other slot, while the cache holds another. */
+		k = 1 + (unsigned)(rng_next(&x) % 3);
+		if (round > 2 && rng_next(&x) % 6 == 0) {
+			fail_one_publish(s, p, m, last_vi);
+			k = 0;
+		}
+		for (; k; k--)
+			last_vi = rmodel_change(m, &x);
+		rmodel_input(m);
+		/* The reference: a new publisher on a copy of the file as
+		 * it is now, which recovers the ids and writes it all. */
+		copy_file(path, ref_path);
+		assert_int_equal(sl_publish(p, m->in, m->n, &m->tp, err,
+					    sizeof(err)), 0);
+		sl_publisher_info(p, &info);
+		reused += info.ids_reused;
+		partial += !info.full_write;
+		rs = mk_shm(ref_path, &caps);
+		assert_true(sl_shm_reattached(rs));
+		rp = mk_pub(rs);
+		assert_int_equal(sl_publish(rp, m->in, m->n, &m->tp, err,
+					    sizeof(err)), 0);
+		assert_int_equal(sl_shm_header(rs)->gen,
+				 sl_shm_header(s)->gen);
+		assert_memory_equal(active(rs), active(s), slot_size);
+		for (k = 0; k < m->n; k++)
+			assert_int_equal(sl_publisher_vip_id(rp, &m->in[k]),
+					 sl_publisher_vip_id(p, &m->in[k]));
+		sl_publisher_free(rp);
+		sl_shm_close(rs, true);
+	}
+	/* Most rounds took the incremental paths this test is about. */
+	assert_true(reused > 200);
+	assert_true(partial > 390);
+	free(m);
+	sl_publisher_free(p);
+	sl_shm_close(s, true);
+}
+
 /* ---- stats and config ---- */
 
 static void test_stats_readers_sum_the_lcore_rows(void **state)
@@ -1152,6 +1468,9 @@ int main(void)
 		cmocka_unit_test(test_same_input_in_any_order_gives_identical_slots),
 		cmocka_unit_test(test_only_the_changed_vip_table_is_rebuilt),
 		cmocka_unit_test(test_vip_index_matches_naive_scan_on_random_sets),
+		cmocka_unit_test(test_state_change_writes_only_what_changed),
+		cmocka_unit_test(
+			test_incremental_slots_equal_a_from_scratch_publish),
 		cmocka_unit_test(test_stats_readers_sum_the_lcore_rows),
 		cmocka_unit_test(test_publish_config_applies_overrides),
 	};
