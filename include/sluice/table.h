@@ -41,7 +41,9 @@
 #include "types.h"
 
 #define SL_SHM_MAGIC 0x31454349554c53ULL /* "SLUICE1\0" little-endian */
-#define SL_TABLE_ABI_VERSION 1
+/* 2: the VIP index hash mixes all bits (VIPs differing in one byte no longer
+ * share a probe chain); version 1 indexes are laid out differently. */
+#define SL_TABLE_ABI_VERSION 2
 
 #define SL_MAX_LCORES 64      /* quiescent-state and stats rows */
 #define SL_VIP_NAME_LEN 32
@@ -311,14 +313,24 @@ static SL_ALWAYS_INLINE sl_u32 *sl_table_maglev(const struct sl_table_hdr *t)
 	return (sl_u32 *)((sl_u8 *)t + t->maglev_off);
 }
 
-/* Cheap hash for the VIP index: the VIP set is not chosen by clients. */
+/*
+ * Hash for the VIP index: the VIP set is not chosen by clients, so no key;
+ * but every input bit must reach the low bits the index uses (VIPs often
+ * differ only in an address's last byte), hence a full avalanche finalizer
+ * (murmur3's fmix32) rather than a single multiply.
+ */
 static SL_ALWAYS_INLINE sl_u32 sl_vip_key_hash(const struct sl_vip_key *k)
 {
-	sl_u32 h = k->addr.w[0] ^ k->addr.w[1] ^ k->addr.w[2] ^ k->addr.w[3];
+	sl_u32 h = k->addr.w[0] ^ (k->addr.w[1] * 0x85ebca6bu) ^
+		   (k->addr.w[2] * 0xc2b2ae35u) ^ (k->addr.w[3] * 0x27d4eb2fu);
 
 	h ^= ((sl_u32)k->port << 16) ^ ((sl_u32)k->proto << 8) ^ k->family;
-	h *= 0x9e3779b1u;
-	return h ^ (h >> 15);
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
 }
 
 static SL_ALWAYS_INLINE int sl_vip_key_eq(const struct sl_vip_key *a,

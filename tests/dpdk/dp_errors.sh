@@ -69,7 +69,7 @@ PY
 timeout -s INT 4 "$dp" "${eal[@]}" --vdev net_null0,no-rx=1 -- -c "$conf" \
 	--shm "$work/shm" >"$work/out" 2>&1
 rc=$?
-n=$(grep -c 'ABI version 99, sluice-dp speaks 1 (upgrade both together)' "$work/out")
+n=$(grep -c 'ABI version 99, sluice-dp speaks 2 (upgrade both together)' "$work/out")
 # timeout exits 124 whenever it had to send the signal: the clean exit is
 # sluice-dp's own "exiting:" summary line.
 if [ "$rc" -eq 124 ] && [ "$n" -eq 1 ] && grep -q '^sluice-dp: exiting:' "$work/out"; then

@@ -31,8 +31,8 @@ def addr_text(raw, family):
 
 def read_tables(m):
     magic, abi = struct.unpack_from("<QI", m, 0)
-    if magic != MAGIC or abi != 1:
-        raise SystemExit(f"not a sluice ABI 1 table (magic {magic:#x}, abi {abi})")
+    if magic != MAGIC or abi != 2:
+        raise SystemExit(f"not a sluice ABI 2 table (magic {magic:#x}, abi {abi})")
     slot_off = struct.unpack_from("<QQ", m, 24)
     gen = struct.unpack_from("<Q", m, GEN_OFF)[0]
     base = slot_off[gen & 1]
