@@ -47,28 +47,26 @@ struct opts {
 };
 
 static const char *const stat_names[SL_DECAP_NSTATS] = {
-	[SL_DECAP_IPIP4] = "ipip4",
-	[SL_DECAP_IPIP6] = "ipip6",
-	[SL_DECAP_IP4IN6] = "ip4in6",
-	[SL_DECAP_IP6IN4] = "ip6in4",
-	[SL_DECAP_GUE4] = "gue4",
-	[SL_DECAP_GUE6] = "gue6",
-	[SL_DECAP_PASSED] = "passed",
-	[SL_DECAP_FRAGS] = "fragments",
-	[SL_DECAP_ERRORS] = "errors",
-	[SL_DECAP_FAILED] = "failed",
+	[SL_DECAP_IPIP4] = "ipip4",   [SL_DECAP_IPIP6] = "ipip6",
+	[SL_DECAP_IP4IN6] = "ip4in6", [SL_DECAP_IP6IN4] = "ip6in4",
+	[SL_DECAP_GUE4] = "gue4",     [SL_DECAP_GUE6] = "gue6",
+	[SL_DECAP_PASSED] = "passed", [SL_DECAP_FRAGS] = "fragments",
+	[SL_DECAP_ERRORS] = "errors", [SL_DECAP_FAILED] = "failed",
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sluice-decap attach IFACE [--mode xdp|tc] [--gue-port N]\n"
+		"usage: sluice-decap attach IFACE [--mode xdp|tc] [--gue-port "
+		"N]\n"
 		"       sluice-decap detach IFACE [--mode xdp|tc]\n"
 		"       sluice-decap stats  IFACE [--mode xdp|tc]\n"
 		"\n"
-		"Strips sluice's ipip / GUE encapsulation from packets arriving\n"
+		"Strips sluice's ipip / GUE encapsulation from packets "
+		"arriving\n"
 		"on IFACE so the inner packet reaches the local stack.\n"
-		"  --mode xdp   native XDP, generic XDP if the driver has none\n"
+		"  --mode xdp   native XDP, generic XDP if the driver has "
+		"none\n"
 		"               (default for attach)\n"
 		"  --mode tc    tc clsact ingress filter\n"
 		"  --gue-port N UDP destination port of GUE (default %d)\n",
@@ -154,7 +152,8 @@ static int attach_xdp(const struct opts *o, struct sluice_decap *skel)
 	if (cur && !prog_is(cur, XDP_PROG_NAME)) {
 		prog_name(cur, name, sizeof(name));
 		fprintf(stderr,
-			"Failed to attach XDP program to %s: XDP program '%s' (id %u) is already attached; detach it first\n",
+			"Failed to attach XDP program to %s: XDP program '%s' "
+			"(id %u) is already attached; detach it first\n",
 			o->ifname, name, cur);
 		return -EBUSY;
 	}
@@ -167,7 +166,8 @@ static int attach_xdp(const struct opts *o, struct sluice_decap *skel)
 	err = bpf_xdp_attach(o->ifindex, fd, flags, &a);
 	if (err == -EOPNOTSUPP && !cur) {
 		fprintf(stderr,
-			"%s: native XDP not available (%s); using generic XDP\n",
+			"%s: native XDP not available (%s); using generic "
+			"XDP\n",
 			o->ifname, strerror(-err));
 		flags = XDP_FLAGS_SKB_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST;
 		err = bpf_xdp_attach(o->ifindex, fd, flags, &a);
@@ -219,7 +219,8 @@ static int attach_tc(const struct opts *o, struct sluice_decap *skel)
 	if (cur && !prog_is(cur, TC_PROG_NAME)) {
 		prog_name(cur, name, sizeof(name));
 		fprintf(stderr,
-			"Failed to attach tc program to %s: filter handle 0x%x priority %u holds '%s' (id %u)\n",
+			"Failed to attach tc program to %s: filter handle 0x%x "
+			"priority %u holds '%s' (id %u)\n",
 			o->ifname, SL_DECAP_TC_HANDLE, SL_DECAP_TC_PRIORITY,
 			name, cur);
 		return -EBUSY;
@@ -229,9 +230,8 @@ static int attach_tc(const struct opts *o, struct sluice_decap *skel)
 	err = bpf_tc_hook_create(&hook);
 	quiet = 0;
 	if (err && err != -EEXIST) {
-		fprintf(stderr,
-			"Failed to create clsact qdisc on %s: %s\n", o->ifname,
-			strerror(-err));
+		fprintf(stderr, "Failed to create clsact qdisc on %s: %s\n",
+			o->ifname, strerror(-err));
 		return err;
 	}
 	t.prog_fd = bpf_program__fd(skel->progs.sluice_decap_tc);
@@ -346,7 +346,9 @@ static int cmd_detach(const struct opts *o)
 		found += r;
 	}
 	if (!found) {
-		fprintf(stderr, "Failed to detach from %s: no sluice decap program attached\n",
+		fprintf(stderr,
+			"Failed to detach from %s: no sluice decap program "
+			"attached\n",
 			o->ifname);
 		return -ENOENT;
 	}
@@ -421,7 +423,8 @@ static int print_stats(const struct opts *o, const char *what, __u32 prog_id)
 		}
 		for (c = 0; c < ncpu; c++)
 			sum += vals[c];
-		printf("  %-10s %llu\n", stat_names[k], (unsigned long long)sum);
+		printf("  %-10s %llu\n", stat_names[k],
+		       (unsigned long long)sum);
 	}
 	free(vals);
 out:
@@ -482,7 +485,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			else if (!strcmp(optarg, "tc"))
 				o->mode = MODE_TC;
 			else {
-				fprintf(stderr, "sluice-decap: --mode %s: expected xdp or tc\n",
+				fprintf(stderr,
+					"sluice-decap: --mode %s: expected xdp "
+					"or tc\n",
 					optarg);
 				return -EINVAL;
 			}
@@ -491,7 +496,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			errno = 0;
 			v = strtol(optarg, &endp, 10);
 			if (errno || *endp || v < 1 || v > 65535) {
-				fprintf(stderr, "sluice-decap: --gue-port %s: expected 1-65535\n",
+				fprintf(stderr,
+					"sluice-decap: --gue-port %s: expected "
+					"1-65535\n",
 					optarg);
 				return -EINVAL;
 			}

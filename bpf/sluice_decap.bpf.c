@@ -66,17 +66,17 @@ struct vlan_hdr {
 };
 
 enum verdict {
-	V_PASS,  /* not ours: leave untouched */
+	V_PASS,	 /* not ours: leave untouched */
 	V_DECAP, /* strip d->outer_len bytes after the L2 header */
-	V_DROP,  /* ours, but malformed */
+	V_DROP,	 /* ours, but malformed */
 };
 
 struct decap {
-	__u32 l2_len;      /* Ethernet, + 4 with an 802.1Q tag */
+	__u32 l2_len;	   /* Ethernet, + 4 with an 802.1Q tag */
 	__u32 outer_len;   /* outer IP (+ UDP) bytes to remove */
 	__be16 inner_type; /* Ethernet type of the inner packet */
 	__u8 outer_v6;
-	__u8 stat;         /* enum sl_decap_stat to count if not dropped */
+	__u8 stat; /* enum sl_decap_stat to count if not dropped */
 };
 
 static __always_inline void count(__u32 idx)
@@ -92,9 +92,8 @@ static __always_inline void count(__u32 idx)
  * @want_ver (0: either 4 or 6, for GUE) and its fixed header must fit both
  * in the frame and in the @avail bytes that the outer header says it carries.
  */
-static __always_inline enum verdict check_inner(struct decap *d, void *inner,
-						void *end, __u32 avail,
-						__u8 want_ver)
+static __always_inline enum verdict
+check_inner(struct decap *d, void *inner, void *end, __u32 avail, __u8 want_ver)
 {
 	__u8 ver;
 
@@ -218,9 +217,8 @@ static __always_inline enum verdict parse_ip6(struct decap *d, void *ip_start,
  * not (the kernel moves it into skb->vlan_tci before tc runs), so a tag
  * still in the data there is a second one (QinQ), which we leave alone.
  */
-static __always_inline enum verdict parse(struct decap *d, void *data,
-					  void *end, __u64 pkt_len,
-					  bool allow_vlan)
+static __always_inline enum verdict
+parse(struct decap *d, void *data, void *end, __u64 pkt_len, bool allow_vlan)
 {
 	struct ethhdr *eth = data;
 	__be16 type;
@@ -321,8 +319,8 @@ static __always_inline int tc_strip(struct __sk_buff *skb, struct decap *d)
 	if (bpf_skb_adjust_room(skb, -(__s32)d->outer_len, BPF_ADJ_ROOM_MAC,
 				flags))
 		return -1;
-	return bpf_skb_store_bytes(skb, 2 * ETH_ALEN,
-				   &d->inner_type, sizeof(d->inner_type), 0);
+	return bpf_skb_store_bytes(skb, 2 * ETH_ALEN, &d->inner_type,
+				   sizeof(d->inner_type), 0);
 }
 
 /*

@@ -70,7 +70,7 @@
 /* Load-time settings; the defaults are sluiced's. */
 const volatile struct sl_xdp_conf xdp_conf SEC(".rodata.conf") = {
 	.use_fib = 1,
-	.nr_cpus = 1,     /* the loader: libbpf_num_possible_cpus() */
+	.nr_cpus = 1,	  /* the loader: libbpf_num_possible_cpus() */
 	.icmp_rate = 100, /* sluice-dp's SL_FP_ICMP_RATE */
 	.icmp_burst = 20, /* SL_FP_ICMP_BURST */
 };
@@ -241,9 +241,11 @@ static __always_inline int quote_sum(struct xdp_md *ctx, __u32 off, __u32 len,
 	if (bpf_xdp_load_bytes(ctx, off, s->buf, len))
 		return -1;
 	/* A trailing odd byte is summed as a word padded with zero. */
-	*(__u32 *)&s->buf[len & 0x7fc] = len & 3 ?
-		*(__u32 *)&s->buf[len & 0x7fc] & ~(0xffffffffu << 8 * (len & 3)) : 0;
-SL_UNROLL
+	*(__u32 *)&s->buf[len & 0x7fc] =
+		len & 3 ? *(__u32 *)&s->buf[len & 0x7fc] &
+				  ~(0xffffffffu << 8 * (len & 3))
+			: 0;
+	SL_UNROLL
 	for (i = 0; i < 3; i++) {
 		done = (__u32)i * 512;
 		if (done >= len)
@@ -283,7 +285,8 @@ __noinline int sl_xdp_too_big(struct xdp_md *ctx, struct sl_pkt *p,
 	quote = p->l3_len;
 	if (l2 < 0)
 		return drop(SL_DROP_TOO_BIG);
-	if ((p->flags & SL_PKT_F_ICMP_INNER) || (v4 && !(p->flags & SL_PKT_F_DF)))
+	if ((p->flags & SL_PKT_F_ICMP_INNER) ||
+	    (v4 && !(p->flags & SL_PKT_F_DF)))
 		return drop(SL_DROP_TOO_BIG);
 	if (!icmp_token())
 		return drop(SL_DROP_TOO_BIG_RATELIMIT);
@@ -317,8 +320,8 @@ __noinline int sl_xdp_too_big(struct xdp_md *ctx, struct sl_pkt *p,
 	} else {
 		struct sl_ip6hdr *ip6 = (struct sl_ip6hdr *)l3;
 		__u32 len = 8 + quote;
-		sl_u8 tail[8] = { 0, 0, (sl_u8)(len >> 8), (sl_u8)len,
-				  0, 0, 0, SL_IPPROTO_ICMPV6 };
+		sl_u8 tail[8] = { 0, 0, (sl_u8)(len >> 8), (sl_u8)len, 0,
+				  0, 0, SL_IPPROTO_ICMPV6 };
 
 		icmp = (struct sl_icmphdr *)(l3 + 40);
 		if ((sl_u8 *)(icmp + 1) > end)
@@ -398,9 +401,9 @@ __noinline int sl_xdp_echo(struct xdp_md *ctx, struct sl_pkt *p)
 		ip->ttl = SL_ENCAP_TTL;
 		ip->check = 0;
 		ip->check = ip4_csum(l3, end, SL_IP4_IHL(ip));
-		icmp->checksum = sl_csum_update16(icmp->checksum,
-						  sl_htons(SL_ICMP_ECHO << 8),
-						  sl_htons(SL_ICMP_ECHOREPLY << 8));
+		icmp->checksum = sl_csum_update16(
+			icmp->checksum, sl_htons(SL_ICMP_ECHO << 8),
+			sl_htons(SL_ICMP_ECHOREPLY << 8));
 		icmp->type = SL_ICMP_ECHOREPLY;
 	} else {
 		struct sl_ip6hdr *ip6 = (struct sl_ip6hdr *)l3;
@@ -412,9 +415,9 @@ __noinline int sl_xdp_echo(struct xdp_md *ctx, struct sl_pkt *p)
 		ip6->saddr = ip6->daddr;
 		ip6->daddr = a;
 		ip6->hop_limit = SL_ENCAP_TTL;
-		icmp->checksum = sl_csum_update16(icmp->checksum,
-						  sl_htons(SL_ICMP6_ECHO_REQUEST << 8),
-						  sl_htons(SL_ICMP6_ECHO_REPLY << 8));
+		icmp->checksum = sl_csum_update16(
+			icmp->checksum, sl_htons(SL_ICMP6_ECHO_REQUEST << 8),
+			sl_htons(SL_ICMP6_ECHO_REPLY << 8));
 		icmp->type = SL_ICMP6_ECHO_REPLY;
 	}
 	if (trim_to(ctx, (__u32)l2 + p->l3_len))
@@ -432,7 +435,7 @@ static __always_inline void conf_mac(sl_u8 *d, const volatile sl_u8 *s)
 {
 	int i;
 
-SL_UNROLL
+	SL_UNROLL
 	for (i = 0; i < 6; i++)
 		d[i] = s[i];
 }
@@ -518,12 +521,10 @@ static __always_inline void count_forward(__u32 vip_id, __u32 be_id,
  * arguments let the compiler fold sl_encap_write's branches, so the
  * verifier sees writes at constant offsets under one bounds check.
  */
-static __always_inline int encap_const(sl_u8 *data, const sl_u8 *end, int l2,
-				       const struct sl_pkt *p,
-				       struct sl_backend_entry *b,
-				       const struct sl_table_params *prm,
-				       __u64 hash, const sl_u8 method,
-				       const sl_u8 family)
+static __always_inline int
+encap_const(sl_u8 *data, const sl_u8 *end, int l2, const struct sl_pkt *p,
+	    struct sl_backend_entry *b, const struct sl_table_params *prm,
+	    __u64 hash, const sl_u8 method, const sl_u8 family)
 {
 	sl_u32 enc = sl_encap_len(method, family);
 	sl_u8 *out = data + l2;
@@ -594,10 +595,10 @@ __noinline int sl_xdp_forward(struct xdp_md *ctx, struct sl_pkt *p, __u32 vip,
 		return send(&nh);
 	}
 
-	sl_encap_src(be->family == SL_AF_INET ? &prm->encap_src4 :
-						&prm->encap_src6,
-		     be->family == SL_AF_INET ? prm->encap_src4_bits :
-						prm->encap_src6_bits,
+	sl_encap_src(be->family == SL_AF_INET ? &prm->encap_src4
+					      : &prm->encap_src6,
+		     be->family == SL_AF_INET ? prm->encap_src4_bits
+					      : prm->encap_src6_bits,
 		     be->family, hash, &src);
 	rc = next_hop(ctx, &be->addr, &src, be->family, &nh);
 	if (rc)
@@ -616,8 +617,9 @@ __noinline int sl_xdp_forward(struct xdp_md *ctx, struct sl_pkt *p, __u32 vip,
 		return drop(SL_DROP_NO_HEADROOM);
 	__builtin_memcpy(data, nh.dmac, 6);
 	__builtin_memcpy(data + 6, nh.smac, 6);
-	set_ethertype(data, l2, be->family == SL_AF_INET ?
-		      SL_BE16(SL_ETH_P_IP) : SL_BE16(SL_ETH_P_IPV6));
+	set_ethertype(data, l2,
+		      be->family == SL_AF_INET ? SL_BE16(SL_ETH_P_IP)
+					       : SL_BE16(SL_ETH_P_IPV6));
 	b = *be;
 	if (method == SL_METHOD_IPIP && be->family == SL_AF_INET)
 		rc = encap_const(data, end, l2, p, &b, prm, hash,
@@ -626,11 +628,11 @@ __noinline int sl_xdp_forward(struct xdp_md *ctx, struct sl_pkt *p, __u32 vip,
 		rc = encap_const(data, end, l2, p, &b, prm, hash,
 				 SL_METHOD_IPIP, SL_AF_INET6);
 	else if (be->family == SL_AF_INET)
-		rc = encap_const(data, end, l2, p, &b, prm, hash,
-				 SL_METHOD_GUE, SL_AF_INET);
+		rc = encap_const(data, end, l2, p, &b, prm, hash, SL_METHOD_GUE,
+				 SL_AF_INET);
 	else
-		rc = encap_const(data, end, l2, p, &b, prm, hash,
-				 SL_METHOD_GUE, SL_AF_INET6);
+		rc = encap_const(data, end, l2, p, &b, prm, hash, SL_METHOD_GUE,
+				 SL_AF_INET6);
 	if (rc)
 		return drop(SL_DROP_NO_HEADROOM);
 	if (trim_to(ctx, (__u32)l2 + enc + l3_len))
@@ -689,7 +691,8 @@ static __always_inline bool flow_expired(const struct sl_xdp_flow *e,
 {
 	__u64 t = proto == SL_IPPROTO_TCP ? prm->tcp_timeout : prm->udp_timeout;
 
-	return now - e->seen > (__u32)((t * SL_NS_PER_S + (1u << 30) - 1) >> 30);
+	return now - e->seen >
+	       (__u32)((t * SL_NS_PER_S + (1u << 30) - 1) >> 30);
 }
 
 static __always_inline bool flow_valid(const struct sl_xdp_flow *e,
@@ -790,7 +793,7 @@ static __always_inline __s64 select_backend(const struct sl_vip_entry *vip,
 /* A VIP packet's backend, from sl_xdp_select to sl_xdp_forward. */
 struct sl_xdp_sel {
 	__u64 hash;
-	__u32 vip;     /* VIP id | method << 16 */
+	__u32 vip; /* VIP id | method << 16 */
 	__u32 be_id;
 };
 
@@ -813,8 +816,9 @@ __noinline int sl_xdp_select(struct sl_pkt *p, struct sl_xdp_sel *sel)
 		return XDP_PASS;
 	vip = classify(p);
 	if (!vip)
-		return pass(p->flags & SL_PKT_F_ICMP_INNER ?
-				    SL_DROP_ICMP_UNMATCHED : SL_DROP_NOT_VIP);
+		return pass(p->flags & SL_PKT_F_ICMP_INNER
+				    ? SL_DROP_ICMP_UNMATCHED
+				    : SL_DROP_NOT_VIP);
 	vip_id = vip->id;
 	if (vip_id == SL_VIP_AMBIGUOUS)
 		return drop(SL_DROP_FRAG_AMBIGUOUS);
@@ -826,8 +830,7 @@ __noinline int sl_xdp_select(struct sl_pkt *p, struct sl_xdp_sel *sel)
 	st = lcore_stats();
 	if (!prm || !st)
 		return XDP_PASS;
-	be = select_backend(vip, &p->key, prm, sl_pkt_opens_conn(p), st,
-			    &hash);
+	be = select_backend(vip, &p->key, prm, sl_pkt_opens_conn(p), st, &hash);
 	if (be < 0) {
 		vip_drop(vip_id);
 		return drop(SL_DROP_NO_BACKEND);
@@ -867,7 +870,7 @@ __noinline int sl_xdp_process(struct xdp_md *ctx)
 	st->rx_bytes += ctx->data_end - ctx->data;
 	kind = sl_xdp_parse(ctx, &p);
 	if (kind < 0)
-		return malformed(&p, (enum sl_drop)-kind);
+		return malformed(&p, (enum sl_drop) - kind);
 	switch (kind) {
 	case SL_PKT_L4:
 	case SL_PKT_ICMP_ERR:

@@ -21,9 +21,8 @@
 
 enum { RUNS = 31, N_MAX = 1001 };
 
-static const struct sl_hash_key seed = {
-	0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL
-};
+static const struct sl_hash_key seed = { 0x0706050403020100ULL,
+					 0x0f0e0d0c0b0a0908ULL };
 
 static double now_ms(void)
 {
@@ -63,7 +62,8 @@ struct tables {
 
 /* Percent of m that changes owner between t[0] over b0 and t[1] over b1,
  * not counting slots the changed backend owns in either. */
-static double moved_pct(const struct tables *x, const struct sl_maglev_backend *b0,
+static double moved_pct(const struct tables *x,
+			const struct sl_maglev_backend *b0,
 			const struct sl_maglev_backend *b1, sl_u32 m,
 			const struct sl_maglev_backend *changed)
 {
@@ -151,7 +151,8 @@ static int row(struct sl_maglev_scratch *s, unsigned int n, sl_u32 m,
 		ok = 0;
 		strcat(why, " moved");
 	}
-	printf("| %5u | %7u | %8.3f | %8.3f | %8.4f | %8.4f | %9.3f | %9.3f | %-3s%s |\n",
+	printf("| %5u | %7u | %8.3f | %8.3f | %8.4f | %8.4f | %9.3f | %9.3f | "
+	       "%-3s%s |\n",
 	       n, m, ms, ms1, hi, lo, rm, add, ok ? "yes" : "no", why);
 	return ok ? 0 : 1;
 }
@@ -183,11 +184,13 @@ static int weights_row(struct sl_maglev_scratch *s, unsigned int n, sl_u32 m,
 		cnt[x->o[0][x->t[0][i]]]++;
 	for (i = 0; i < n; i++) {
 		double want = (double)m * b[i].weight / wsum;
-		double dev = (cnt[i] > want ? cnt[i] - want : want - cnt[i]) / want;
+		double dev =
+			(cnt[i] > want ? cnt[i] - want : want - cnt[i]) / want;
 
 		worst = dev > worst ? dev : worst;
 	}
-	printf("| weights %s x %u, M = %u: build %.3f ms, worst deviation from weight share %.3f%% | %s |\n",
+	printf("| weights %s x %u, M = %u: build %.3f ms, worst deviation from "
+	       "weight share %.3f%% | %s |\n",
 	       skewed ? "N,1,1,..." : "1,2,3,4,...", n, m, ms, 100 * worst,
 	       worst <= 0.01 ? "yes" : "no");
 	return worst <= 0.01 ? 0 : 1;
@@ -212,14 +215,18 @@ int main(void)
 	}
 	printf("Maglev table build: equal weights, median of %d builds\n"
 	       "(build ms: reused scratch, as sluiced does; one-shot ms: "
-	       "sl_maglev_build, allocating)\n\n", RUNS);
-	printf("| N     | M       | build ms | one-shot | max/mean | min/mean | %% mv rm   | %% mv add  | target met |\n");
-	printf("|-------|---------|----------|----------|----------|----------|-----------|-----------|------------|\n");
+	       "sl_maglev_build, allocating)\n\n",
+	       RUNS);
+	printf("| N     | M       | build ms | one-shot | max/mean | min/mean "
+	       "| %% mv rm   | %% mv add  | target met |\n");
+	printf("|-------|---------|----------|----------|----------|----------|"
+	       "-----------|-----------|------------|\n");
 	for (i = 0; i < SL_ARRAY_SIZE(ns); i++) {
 		for (j = 0; j < SL_ARRAY_SIZE(ms); j++) {
 			err = row(s, ns[i], ms[j], &x);
 			if (err < 0) {
-				fprintf(stderr, "sluice-bench-maglev: N %u M %u: %s\n",
+				fprintf(stderr,
+					"sluice-bench-maglev: N %u M %u: %s\n",
 					ns[i], ms[j], strerror(-err));
 				return 2;
 			}
@@ -230,9 +237,11 @@ int main(void)
 	fails += weights_row(s, 4, 65537, 0, &x) != 0;
 	fails += weights_row(s, 100, 65537, 0, &x) != 0;
 	fails += weights_row(s, 1000, 655373, 1, &x) != 0;
-	printf("\n%% mv rm / add: share of M that changes owner when one backend is removed / added,\n"
+	printf("\n%% mv rm / add: share of M that changes owner when one "
+	       "backend is removed / added,\n"
 	       "besides that backend's own slots.\n"
-	       "Targets: N=1000 M=65537 <= 2 ms; max/mean <= 1.01 and min/mean >= 0.99 when M >= 100 N;\n"
+	       "Targets: N=1000 M=65537 <= 2 ms; max/mean <= 1.01 and min/mean "
+	       ">= 0.99 when M >= 100 N;\n"
 	       "<= 1%% of M moved; weight share within 1%%.\n");
 	sl_maglev_scratch_free(s);
 	free(x.t[0]);

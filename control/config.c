@@ -97,7 +97,8 @@ static void vformat(struct ctx *c, char *buf, size_t len,
 	int n;
 
 	if (line)
-		n = snprintf(buf, len, "%s:%u: %s: ", src_file(c, s), line, path);
+		n = snprintf(buf, len, "%s:%u: %s: ", src_file(c, s), line,
+			     path);
 	else
 		n = snprintf(buf, len, "%s: %s: ", src_file(c, s), path);
 	if (n >= 0 && (size_t)n < len)
@@ -124,8 +125,7 @@ cfg_failp(struct ctx *c, const config_setting_t *s, const char *path,
 	return r;
 }
 
-const char *cfg_join(char *buf, size_t len, const char *path,
-		     const char *name)
+const char *cfg_join(char *buf, size_t len, const char *path, const char *name)
 {
 	snprintf(buf, len, "%s%s%s", path, path[0] ? "." : "", name);
 	return buf;
@@ -141,8 +141,8 @@ cfg_failk(struct ctx *c, const config_setting_t *s, const char *name,
 	int r;
 
 	va_start(ap, fmt);
-	r = cfg_vfailp(c, s, cfg_join(path, sizeof(path), c->path, name),
-		       fmt, ap);
+	r = cfg_vfailp(c, s, cfg_join(path, sizeof(path), c->path, name), fmt,
+		       ap);
 	va_end(ap);
 	return r;
 }
@@ -243,8 +243,9 @@ static int scan_number(struct ctx *c, const char **pp, unsigned int line)
 	unsigned long long v;
 	int hex = p[0] == '0' && (p[1] == 'x' || p[1] == 'X');
 
-	for (q = p + (hex ? 2 : 0); hex ? isxdigit((unsigned char)*q) :
-	     isdigit((unsigned char)*q); q++)
+	for (q = p + (hex ? 2 : 0);
+	     hex ? isxdigit((unsigned char)*q) : isdigit((unsigned char)*q);
+	     q++)
 		;
 	if (!hex && (*q == '.' || *q == 'e' || *q == 'E')) {
 		while (isdigit((unsigned char)*q) || strchr(".eE+-", *q))
@@ -258,7 +259,8 @@ static int scan_number(struct ctx *c, const char **pp, unsigned int line)
 	errno = 0;
 	v = strtoull(p, NULL, hex ? 16 : 10);
 	if (errno || v > INT_MAX)
-		return scan_fail(c, line, "integer %.*s does not fit in 32 bits",
+		return scan_fail(c, line,
+				 "integer %.*s does not fit in 32 bits",
 				 (int)(q - p), p);
 	return 0;
 }
@@ -275,9 +277,11 @@ static int scan_ints(struct ctx *c, const char *p)
 		} else if (*p == '"') {
 			for (p++; *p && *p != '"'; p++) {
 				if (!strncmp(p, "\\x00", 4))
-					return scan_fail(c, line, "\\x00 in a "
-							 "string: libconfig strings "
-							 "end at a NUL byte");
+					return scan_fail(
+						c, line,
+						"\\x00 in a "
+						"string: libconfig strings "
+						"end at a NUL byte");
 				if (*p == '\\' && p[1])
 					p++;
 				line += *p == '\n';
@@ -289,7 +293,8 @@ static int scan_ints(struct ctx *c, const char *p)
 			for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
 				line += *p == '\n';
 			p += *p ? 2 : 0;
-		} else if (isalpha((unsigned char)*p) || *p == '_' || *p == '*') {
+		} else if (isalpha((unsigned char)*p) || *p == '_' ||
+			   *p == '*') {
 			while (isalnum((unsigned char)*p) || strchr("_-*", *p))
 				p++;
 		} else if (isdigit((unsigned char)*p)) {
@@ -306,8 +311,10 @@ static int scan_ints(struct ctx *c, const char *p)
 static struct sl_config *load(const char *text, const char *name,
 			      const char *include_dir, char *err, size_t errlen)
 {
-	struct ctx c = { .file = name, .dir = include_dir ? include_dir : "",
-			 .err = err, .errlen = errlen };
+	struct ctx c = { .file = name,
+			 .dir = include_dir ? include_dir : "",
+			 .err = err,
+			 .errlen = errlen };
 	config_t lc;
 	int r;
 
@@ -380,7 +387,7 @@ static char *read_all(FILE *f)
 		goto fail;
 	buf[len] = '\0';
 	if (strlen(buf) != len) {
-		errno = EILSEQ;	/* a NUL byte: not a text file */
+		errno = EILSEQ; /* a NUL byte: not a text file */
 		goto fail;
 	}
 	return buf;

@@ -41,18 +41,23 @@ static int dataplane_rules(struct ctx *c, const config_setting_t *g,
 				int r;
 
 				cfg_path_push_index(c, i);
-				r = fail(c, config_setting_get_elem(seen[D_INTERFACES], i),
-					 "\"%s\" is listed twice", dp->interfaces[i]);
+				r = fail(c,
+					 config_setting_get_elem(
+						 seen[D_INTERFACES], i),
+					 "\"%s\" is listed twice",
+					 dp->interfaces[i]);
 				cfg_path_pop(c, old);
 				return r;
 			}
 	if (dp->mode == SL_DP_XDP) {
 		for (i = 0; i < SL_ARRAY_SIZE(dpdk_only); i++)
 			if (seen[dpdk_only[i]])
-				return cfg_failk(c, seen[dpdk_only[i]],
-						 cfg_dp_keys[dpdk_only[i]].name,
-						 "only used in dpdk mode (xdp mode "
-						 "finds next hops with the kernel's FIB)");
+				return cfg_failk(
+					c, seen[dpdk_only[i]],
+					cfg_dp_keys[dpdk_only[i]].name,
+					"only used in dpdk mode (xdp mode "
+					"finds next hops with the kernel's "
+					"FIB)");
 		if (!seen[D_XDP_MODE])
 			dp->xdp_mode = SL_XDP_NATIVE;
 		return 0;
@@ -97,8 +102,8 @@ static int parse_control(struct ctx *c, const config_setting_t *g)
 
 	r = cfg_walk(c, g, cfg_control_keys, C_N, ctl, seen);
 	if (!r && !seen[C_SOCKET])
-		snprintf(ctl->socket, sizeof(ctl->socket), "/run/sluice/%s.sock",
-			 c->cfg->instance);
+		snprintf(ctl->socket, sizeof(ctl->socket),
+			 "/run/sluice/%s.sock", c->cfg->instance);
 	cfg_path_pop(c, old);
 	return r;
 }
@@ -109,7 +114,7 @@ static int parse_control(struct ctx *c, const config_setting_t *g)
 struct hc_layer {
 	struct sl_config_hc v;
 	const config_setting_t *seen[H_N];
-	const config_setting_t *anchor;	/* the group, or the one that would
+	const config_setting_t *anchor; /* the group, or the one that would
 					 * hold it */
 	bool present;
 	char path[300];
@@ -139,8 +144,10 @@ hc_fail(struct ctx *c, const struct hc_layer *l, int key, const char *fmt, ...)
 	int r;
 
 	va_start(ap, fmt);
-	r = cfg_vfailp(c, s, cfg_join(path, sizeof(path), l->path,
-				      cfg_hc_keys[key].name), fmt, ap);
+	r = cfg_vfailp(
+		c, s,
+		cfg_join(path, sizeof(path), l->path, cfg_hc_keys[key].name),
+		fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -178,22 +185,27 @@ static int hc_resolve(struct ctx *c, const struct sl_config_vip *v,
 		for (k = 0; k < H_N; k++)
 			if (layers[i]->seen[k])
 				memcpy((char *)&h + cfg_hc_keys[k].off,
-				       (const char *)&layers[i]->v + cfg_hc_keys[k].off,
+				       (const char *)&layers[i]->v +
+					       cfg_hc_keys[k].off,
 				       cfg_hc_keys[k].size);
 	if (!h.type) {
 		if (v->proto == SL_IPPROTO_UDP && top->present)
-			return hc_fail(c, top, H_TYPE, "required for a udp VIP");
+			return hc_fail(c, top, H_TYPE,
+				       "required for a udp VIP");
 		if (v->proto == SL_IPPROTO_UDP)
-			return cfg_failp(c, top->anchor, top->path,
-					 "required for a udp VIP (type \"udp\" "
-					 "with a payload, \"tcp\" or \"none\")");
+			return cfg_failp(
+				c, top->anchor, top->path,
+				"required for a udp VIP (type \"udp\" "
+				"with a payload, \"tcp\" or \"none\")");
 		h.type = SL_HC_TCP;
 	}
 	for (k = 0; k < H_N; k++)
 		if (top->seen[k] && !hc_key_applies(k, h.type))
-			return hc_fail(c, top, k, "not used by health checks of "
-				       "type \"%s\"",
-				       cfg_enum_name(cfg_hc_type_names, h.type));
+			return hc_fail(
+				c, top, k,
+				"not used by health checks of "
+				"type \"%s\"",
+				cfg_enum_name(cfg_hc_type_names, h.type));
 	if (h.type == SL_HC_NONE) {
 		memset(&h, 0, sizeof(h));
 		h.type = SL_HC_NONE;
@@ -210,10 +222,13 @@ static int hc_resolve(struct ctx *c, const struct sl_config_vip *v,
 		h.fall = 3;
 	if (h.timeout_ms > h.interval_ms) {
 		if (top->seen[H_TIMEOUT] || !top->seen[H_INTERVAL])
-			return hc_fail(c, top, H_TIMEOUT, "%u is more than "
-				       "interval_ms %u", h.timeout_ms, h.interval_ms);
-		return hc_fail(c, top, H_INTERVAL, "%u is less than timeout_ms %u",
-			       h.interval_ms, h.timeout_ms);
+			return hc_fail(c, top, H_TIMEOUT,
+				       "%u is more than "
+				       "interval_ms %u",
+				       h.timeout_ms, h.interval_ms);
+		return hc_fail(c, top, H_INTERVAL,
+			       "%u is less than timeout_ms %u", h.interval_ms,
+			       h.timeout_ms);
 	}
 	if (h.type == SL_HC_HTTP) {
 		if (!h.path[0])
@@ -226,13 +241,15 @@ static int hc_resolve(struct ctx *c, const struct sl_config_vip *v,
 	}
 	if (h.type == SL_HC_UDP) {
 		if (!h.payload[0])
-			return hc_fail(c, top, H_PAYLOAD, "required for type \"udp\"");
+			return hc_fail(c, top, H_PAYLOAD,
+				       "required for type \"udp\"");
 	} else {
 		memset(h.payload, 0, sizeof(h.payload));
 		memset(h.expect_payload, 0, sizeof(h.expect_payload));
 	}
 	if (be && !h.port && !(h.port = be->port))
-		return fail(c, be_g, "no port to health-check: the VIP is "
+		return fail(c, be_g,
+			    "no port to health-check: the VIP is "
 			    "port-agnostic, so set port or healthcheck.port");
 	*out = h;
 	return 0;
@@ -245,7 +262,8 @@ static const char *fmt_addr(char *buf, size_t len, sl_u8 family,
 {
 	char ip[INET6_ADDRSTRLEN];
 
-	inet_ntop(family == SL_AF_INET6 ? AF_INET6 : AF_INET, a, ip, sizeof(ip));
+	inet_ntop(family == SL_AF_INET6 ? AF_INET6 : AF_INET, a, ip,
+		  sizeof(ip));
 	if (family == SL_AF_INET6)
 		snprintf(buf, len, "[%s]:%u", ip, port);
 	else
@@ -274,17 +292,17 @@ static int backend_family(struct ctx *c, const struct sl_config_vip *v,
 				 "IPv6 backend for an IPv4 VIP: "
 				 "l2dsr backends must be in the VIP's family");
 	if (j > 0 && b->family != v->backends[0].family)
-		return cfg_failk(c, as, "address",
-				 "%s backend, but backends[0] is "
-				 "%s: all backends of a VIP must share one family",
-				 b->family == SL_AF_INET ? "IPv4" : "IPv6",
-				 b->family == SL_AF_INET ? "IPv6" : "IPv4");
+		return cfg_failk(
+			c, as, "address",
+			"%s backend, but backends[0] is "
+			"%s: all backends of a VIP must share one family",
+			b->family == SL_AF_INET ? "IPv4" : "IPv6",
+			b->family == SL_AF_INET ? "IPv6" : "IPv4");
 	return 0;
 }
 
-static int parse_backend(struct ctx *c, struct sl_config_vip *v,
-			 unsigned int j, const config_setting_t *g,
-			 const struct hc_layer *tmpl)
+static int parse_backend(struct ctx *c, struct sl_config_vip *v, unsigned int j,
+			 const config_setting_t *g, const struct hc_layer *tmpl)
 {
 	struct sl_config_backend *b = &v->backends[j];
 	const config_setting_t *seen[B_N];
@@ -303,7 +321,8 @@ static int parse_backend(struct ctx *c, struct sl_config_vip *v,
 	if (!seen[B_PORT])
 		b->port = v->port;
 	if (seen[B_MAC] && v->method != SL_METHOD_L2DSR)
-		return cfg_failk(c, seen[B_MAC], "mac", "only used by method "
+		return cfg_failk(c, seen[B_MAC], "mac",
+				 "only used by method "
 				 "\"l2dsr\" (this VIP uses \"%s\")",
 				 cfg_enum_name(cfg_method_names, v->method));
 	r = backend_family(c, v, j, seen[B_ADDRESS]);
@@ -313,9 +332,12 @@ static int parse_backend(struct ctx *c, struct sl_config_vip *v,
 		if (same_addr(b->family, &b->addr, v->backends[k].family,
 			      &v->backends[k].addr) &&
 		    b->port == v->backends[k].port)
-			return fail(c, g, "same address and port as backends[%u] "
-				    "(%s)", k, fmt_addr(buf, sizeof(buf),
-				    b->family, &b->addr, b->port));
+			return fail(c, g,
+				    "same address and port as backends[%u] "
+				    "(%s)",
+				    k,
+				    fmt_addr(buf, sizeof(buf), b->family,
+					     &b->addr, b->port));
 	if (!seen[B_HEALTHCHECK])
 		return hc_resolve(c, v, layers, 1, b, g, &b->hc);
 	r = hc_parse_layer(c, seen[B_HEALTHCHECK], g, &own);
@@ -332,7 +354,8 @@ static int parse_backends(struct ctx *c, struct sl_config_vip *v,
 	int r = 0;
 
 	if (n > SL_MAGLEV_N_MAX) {
-		r = fail(c, list, "%u backends, at most %u", n, SL_MAGLEV_N_MAX);
+		r = fail(c, list, "%u backends, at most %u", n,
+			 SL_MAGLEV_N_MAX);
 		goto out;
 	}
 	v->backends = calloc(n ? n : 1, sizeof(*v->backends));
@@ -344,7 +367,8 @@ static int parse_backends(struct ctx *c, struct sl_config_vip *v,
 	for (j = 0; j < n && !r; j++) {
 		size_t old2 = cfg_path_push_index(c, j);
 
-		r = parse_backend(c, v, j, config_setting_get_elem(list, j), tmpl);
+		r = parse_backend(c, v, j, config_setting_get_elem(list, j),
+				  tmpl);
 		cfg_path_pop(c, old2);
 	}
 	v->n_backends = n;
@@ -366,11 +390,14 @@ static int vip_unique(struct ctx *c, unsigned int i, const config_setting_t *g,
 		if (!strcmp(v->name, w->name))
 			return cfg_failk(c, seen[V_NAME], "name",
 					 "\"%s\" is already "
-					 "the name of vips[%u]", v->name, k);
+					 "the name of vips[%u]",
+					 v->name, k);
 		if (same_addr(v->family, &v->addr, w->family, &w->addr) &&
 		    v->port == w->port && v->proto == w->proto)
-			return fail(c, g, "same address, port and protocol as "
-				    "vips[%u] \"%s\" (%s %s)", k, w->name,
+			return fail(c, g,
+				    "same address, port and protocol as "
+				    "vips[%u] \"%s\" (%s %s)",
+				    k, w->name,
 				    fmt_addr(buf, sizeof(buf), v->family,
 					     &v->addr, v->port),
 				    cfg_enum_name(cfg_proto_names, v->proto));
@@ -382,7 +409,8 @@ static void vip_warnings(struct ctx *c, const struct sl_config_vip *v,
 			 const config_setting_t *g,
 			 const config_setting_t **seen)
 {
-	const config_setting_t *at = seen[V_TABLE_SIZE] ? seen[V_TABLE_SIZE] : g;
+	const config_setting_t *at =
+		seen[V_TABLE_SIZE] ? seen[V_TABLE_SIZE] : g;
 	char path[320];
 	sl_u32 m;
 
@@ -396,10 +424,12 @@ static void vip_warnings(struct ctx *c, const struct sl_config_vip *v,
 		return;
 	for (m = 100 * v->n_backends; !sl_maglev_is_prime(m); m++)
 		;
-	cfg_warnp(c, at, cfg_join(path, sizeof(path), c->path, "table_size"),
-		  "%u is less than 100 x the number of backends (%u): shares may "
-		  "stray more than 1%% from the weights (a prime >= %u fixes that)",
-		  v->table_size, v->n_backends, m);
+	cfg_warnp(
+		c, at, cfg_join(path, sizeof(path), c->path, "table_size"),
+		"%u is less than 100 x the number of backends (%u): shares may "
+		"stray more than 1%% from the weights (a prime >= %u fixes "
+		"that)",
+		v->table_size, v->n_backends, m);
 }
 
 static int parse_vip(struct ctx *c, unsigned int i, const config_setting_t *g)
@@ -428,8 +458,10 @@ static int parse_vip(struct ctx *c, unsigned int i, const config_setting_t *g)
 		return r;
 	if (v->n_backends > v->table_size)
 		return cfg_failk(c, seen[V_TABLE_SIZE] ? seen[V_TABLE_SIZE] : g,
-				 "table_size", "%u is less than the number of "
-				 "backends (%u)", v->table_size, v->n_backends);
+				 "table_size",
+				 "%u is less than the number of "
+				 "backends (%u)",
+				 v->table_size, v->n_backends);
 	vip_warnings(c, v, g, seen);
 	return 0;
 }
@@ -454,7 +486,7 @@ static int parse_vips(struct ctx *c, const config_setting_t *list)
 	for (i = 0; i < n && !r; i++) {
 		size_t old2 = cfg_path_push_index(c, i);
 
-		cfg->n_vips = i + 1;	/* so that free() finds its backends */
+		cfg->n_vips = i + 1; /* so that free() finds its backends */
 		r = parse_vip(c, i, config_setting_get_elem(list, i));
 		cfg_path_pop(c, old2);
 	}
@@ -481,13 +513,17 @@ static int encap_needs(struct ctx *c, const config_setting_t *dpg)
 		    v->backends[0].family != SL_AF_INET6)
 			continue;
 		if (!cfg->dp.local6_family)
-			return cfg_failp(c, dpg, "dataplane.local_address6",
-					 "required in dpdk mode: vips[%u] \"%s\" "
-					 "sends to IPv6 backends", i, v->name);
+			return cfg_failp(
+				c, dpg, "dataplane.local_address6",
+				"required in dpdk mode: vips[%u] \"%s\" "
+				"sends to IPv6 backends",
+				i, v->name);
 		if (!cfg->dp.gateway6_family)
-			return cfg_failp(c, dpg, "dataplane.gateway6",
-					 "required in dpdk mode: vips[%u] \"%s\" "
-					 "sends to IPv6 backends", i, v->name);
+			return cfg_failp(
+				c, dpg, "dataplane.gateway6",
+				"required in dpdk mode: vips[%u] \"%s\" "
+				"sends to IPv6 backends",
+				i, v->name);
 	}
 	return 0;
 }

@@ -48,10 +48,11 @@ static int parse_mac(const char *s, sl_u8 mac[6])
 	if (strlen(s) != 17)
 		return -1;
 	for (i = 0; i < 17; i++)
-		if (i % 3 == 2 ? s[i] != ':' : !strchr("0123456789abcdefABCDEF", s[i]))
+		if (i % 3 == 2 ? s[i] != ':'
+			       : !strchr("0123456789abcdefABCDEF", s[i]))
 			return -1;
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2],
-		   &v[3], &v[4], &v[5], &end) != 6)
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
+		   &v[4], &v[5], &end) != 6)
 		return -1;
 	for (i = 0; i < 6; i++)
 		mac[i] = (sl_u8)v[i];
@@ -61,7 +62,8 @@ static int parse_mac(const char *s, sl_u8 mac[6])
 /* Not unspecified, loopback, multicast, broadcast, reserved or v4-mapped. */
 static bool is_unicast(sl_u8 family, const union sl_addr *a)
 {
-	static const sl_u8 zero[16], v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	static const sl_u8 zero[16],
+		v4mapped[12] = { [10] = 0xff, [11] = 0xff };
 
 	if (family == SL_AF_INET) {
 		sl_u8 b0 = a->b[0];
@@ -105,16 +107,16 @@ const char *cfg_enum_name(const struct enum_name *e, sl_u8 val)
 	return "?";
 }
 
-static int check_len(struct ctx *c, const config_setting_t *s,
-		     const char *str, size_t max)
+static int check_len(struct ctx *c, const config_setting_t *s, const char *str,
+		     size_t max)
 {
 	size_t n = strlen(str);
 
 	if (n == 0)
 		return fail(c, s, "must not be empty");
 	if (n > max)
-		return fail(c, s, "is too long: %zu characters, at most %zu",
-			    n, max);
+		return fail(c, s, "is too long: %zu characters, at most %zu", n,
+			    max);
 	return 0;
 }
 
@@ -176,18 +178,23 @@ static int store_str(struct ctx *c, const config_setting_t *s,
 	case KT_ADDR:
 		if (parse_addr(str, (union sl_addr *)dst,
 			       (sl_u8 *)obj + k->off2))
-			return fail(c, s, "\"%s\" is not an IPv4 or IPv6 address",
+			return fail(c, s,
+				    "\"%s\" is not an IPv4 or IPv6 address",
 				    str);
 		if (k->fam && *((sl_u8 *)obj + k->off2) != k->fam)
 			return fail(c, s, "\"%s\" is not an %s address", str,
 				    k->fam == SL_AF_INET ? "IPv4" : "IPv6");
-		if (!is_unicast(*((sl_u8 *)obj + k->off2), (union sl_addr *)dst))
-			return fail(c, s, "\"%s\" is not a unicast address", str);
+		if (!is_unicast(*((sl_u8 *)obj + k->off2),
+				(union sl_addr *)dst))
+			return fail(c, s, "\"%s\" is not a unicast address",
+				    str);
 		break;
 	case KT_MAC:
 		if (parse_mac(str, (sl_u8 *)dst))
-			return fail(c, s, "\"%s\" is not a MAC address "
-				    "(like \"02:00:00:00:00:01\")", str);
+			return fail(c, s,
+				    "\"%s\" is not a MAC address "
+				    "(like \"02:00:00:00:00:01\")",
+				    str);
 		if ((dst[0] & 1) || !memcmp(dst, "\0\0\0\0\0\0", 6))
 			return fail(c, s, "\"%s\" is not a unicast MAC address",
 				    str);
@@ -210,8 +217,8 @@ static int store(struct ctx *c, const config_setting_t *s, const struct key *k,
 				    cfg_type_name(s));
 		v = config_setting_get_int64(s);
 		if (v < k->min || v > k->max)
-			return fail(c, s, "%lld is out of range %lld..%lld",
-				    v, k->min, k->max);
+			return fail(c, s, "%lld is out of range %lld..%lld", v,
+				    k->min, k->max);
 		if (k->check)
 			r = k->check(c, s, obj);
 		if (!r)
@@ -220,7 +227,8 @@ static int store(struct ctx *c, const config_setting_t *s, const struct key *k,
 		return r;
 	case KT_STRS:
 		if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST)
-			return fail(c, s, "expected an array of strings "
+			return fail(c, s,
+				    "expected an array of strings "
 				    "[ \"...\", ... ], not %s",
 				    cfg_type_name(s));
 		return store_strs(c, s, k, obj);
@@ -233,8 +241,10 @@ static int store(struct ctx *c, const config_setting_t *s, const struct key *k,
 		/* "x = [];" is how some write an empty list */
 		if (t != CONFIG_TYPE_LIST &&
 		    !(t == CONFIG_TYPE_ARRAY && config_setting_length(s) == 0))
-			return fail(c, s, "expected a list ( { ... }, ... ), "
-				    "not %s", cfg_type_name(s));
+			return fail(c, s,
+				    "expected a list ( { ... }, ... ), "
+				    "not %s",
+				    cfg_type_name(s));
 		return 0;
 	}
 	if (t != CONFIG_TYPE_STRING)
@@ -316,9 +326,8 @@ int cfg_walk_keys(struct ctx *c, const config_setting_t *g,
 	return 0;
 }
 
-int cfg_walk(struct ctx *c, const config_setting_t *g,
-	     const struct key *keys, unsigned int n, void *obj,
-	     const config_setting_t **seen)
+int cfg_walk(struct ctx *c, const config_setting_t *g, const struct key *keys,
+	     unsigned int n, void *obj, const config_setting_t **seen)
 {
 	int r = cfg_walk_keys(c, g, keys, n, obj, seen);
 
@@ -357,7 +366,8 @@ static int check_ifname(struct ctx *c, const config_setting_t *s, void *obj)
 
 	for (p = str; *p; p++)
 		if (*p <= ' ' || *p == '/' || *p == 0x7f)
-			return fail(c, s, "\"%s\" is not an interface name", str);
+			return fail(c, s, "\"%s\" is not an interface name",
+				    str);
 	return 0;
 }
 
@@ -396,8 +406,11 @@ static int check_prefix(struct ctx *c, const config_setting_t *s,
 	if (*end || errno || len > (unsigned long)max)
 		goto bad;
 	if (len < (unsigned long)(af == AF_INET ? 16 : 96))
-		return fail(c, s, "prefix /%lu is too short: at most the last %d bits vary (use /%d or longer)",
-			    len, af == AF_INET ? 16 : 32, af == AF_INET ? 16 : 96);
+		return fail(c, s,
+			    "prefix /%lu is too short: at most the last %d "
+			    "bits vary (use /%d or longer)",
+			    len, af == AF_INET ? 16 : 32,
+			    af == AF_INET ? 16 : 96);
 	*bits = (sl_u8)len;
 	return 0;
 bad:
@@ -457,7 +470,8 @@ static int check_http_path(struct ctx *c, const config_setting_t *s, void *obj)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f)
 			break;
 	if (str[0] != '/' || *p)
-		return fail(c, s, "must start with '/' and hold no spaces or "
+		return fail(c, s,
+			    "must start with '/' and hold no spaces or "
 			    "control characters");
 	return 0;
 }
@@ -499,7 +513,8 @@ static int check_metrics(struct ctx *c, const config_setting_t *s, void *obj)
 bad:
 	memset(&ctl->metrics_addr, 0, sizeof(ctl->metrics_addr));
 	ctl->metrics_family = 0;
-	return fail(c, s, "\"%s\" is not IPV4:PORT or [IPV6]:PORT (port 1..65535)",
+	return fail(c, s,
+		    "\"%s\" is not IPV4:PORT or [IPV6]:PORT (port 1..65535)",
 		    str);
 }
 
@@ -509,46 +524,76 @@ bad:
 #define REQ .required = true
 #define DEF(d) .has_def = true, .def = (d)
 #define CHECK(fn) .check = (fn)
-#define K_STR(n, st, f, ...) { .name = (n), .type = KT_STR, \
-	.off = offsetof(st, f), .size = FSZ(st, f), __VA_ARGS__ }
-#define K_INT(n, st, f, lo, hi, ...) { .name = (n), .type = KT_INT, \
-	.off = offsetof(st, f), .size = FSZ(st, f), .min = (lo), .max = (hi), \
-	__VA_ARGS__ }
-#define K_ENUM(n, st, f, tab, ...) { .name = (n), .type = KT_ENUM, \
-	.off = offsetof(st, f), .size = FSZ(st, f), .names = (tab), __VA_ARGS__ }
-#define K_ADDR(n, st, f, ff, family, ...) { .name = (n), .type = KT_ADDR, \
-	.off = offsetof(st, f), .off2 = offsetof(st, ff), .fam = (family), \
-	__VA_ARGS__ }
-#define K_MAC(n, st, f, has, ...) { .name = (n), .type = KT_MAC, \
-	.off = offsetof(st, f), .off2 = offsetof(st, has), __VA_ARGS__ }
-#define K_STRS(n, st, f, cnt, lo, ...) { .name = (n), .type = KT_STRS, \
-	.off = offsetof(st, f), .off2 = offsetof(st, cnt), \
-	.size = FSZ(st, f[0]), .nmax = SL_ARRAY_SIZE(((st *)0)->f), .min = (lo), \
-	__VA_ARGS__ }
-#define K_CUSTOM(n, fn, ...) { .name = (n), .type = KT_CUSTOM, .check = (fn), \
-	__VA_ARGS__ }
-#define K_GROUP(n, ...) { .name = (n), .type = KT_GROUP, __VA_ARGS__ }
-#define K_LIST(n, ...) { .name = (n), .type = KT_LIST, __VA_ARGS__ }
+#define K_STR(n, st, f, ...)                                         \
+	{                                                            \
+		.name = (n), .type = KT_STR, .off = offsetof(st, f), \
+		.size = FSZ(st, f), __VA_ARGS__                      \
+	}
+#define K_INT(n, st, f, lo, hi, ...)                                      \
+	{                                                                 \
+		.name = (n), .type = KT_INT, .off = offsetof(st, f),      \
+		.size = FSZ(st, f), .min = (lo), .max = (hi), __VA_ARGS__ \
+	}
+#define K_ENUM(n, st, f, tab, ...)                                    \
+	{                                                             \
+		.name = (n), .type = KT_ENUM, .off = offsetof(st, f), \
+		.size = FSZ(st, f), .names = (tab), __VA_ARGS__       \
+	}
+#define K_ADDR(n, st, f, ff, family, ...)                              \
+	{                                                              \
+		.name = (n), .type = KT_ADDR, .off = offsetof(st, f),  \
+		.off2 = offsetof(st, ff), .fam = (family), __VA_ARGS__ \
+	}
+#define K_MAC(n, st, f, has, ...)                                    \
+	{                                                            \
+		.name = (n), .type = KT_MAC, .off = offsetof(st, f), \
+		.off2 = offsetof(st, has), __VA_ARGS__               \
+	}
+#define K_STRS(n, st, f, cnt, lo, ...)                                        \
+	{                                                                     \
+		.name = (n), .type = KT_STRS, .off = offsetof(st, f),         \
+		.off2 = offsetof(st, cnt), .size = FSZ(st, f[0]),             \
+		.nmax = SL_ARRAY_SIZE(((st *)0)->f), .min = (lo), __VA_ARGS__ \
+	}
+#define K_CUSTOM(n, fn, ...)                                               \
+	{                                                                  \
+		.name = (n), .type = KT_CUSTOM, .check = (fn), __VA_ARGS__ \
+	}
+#define K_GROUP(n, ...)                                    \
+	{                                                  \
+		.name = (n), .type = KT_GROUP, __VA_ARGS__ \
+	}
+#define K_LIST(n, ...)                                    \
+	{                                                 \
+		.name = (n), .type = KT_LIST, __VA_ARGS__ \
+	}
 
-static const struct enum_name mode_names[] = {
-	{ "dpdk", SL_DP_DPDK }, { "xdp", SL_DP_XDP }, { NULL, 0 } };
+static const struct enum_name mode_names[] = { { "dpdk", SL_DP_DPDK },
+					       { "xdp", SL_DP_XDP },
+					       { NULL, 0 } };
 static const struct enum_name xdp_mode_names[] = {
-	{ "native", SL_XDP_NATIVE }, { "generic", SL_XDP_GENERIC }, { NULL, 0 } };
-static const struct enum_name frag_names[] = {
-	{ "hash", SL_FRAG_HASH }, { "drop", SL_FRAG_DROP }, { NULL, 0 } };
-const struct enum_name cfg_proto_names[] = {
-	{ "tcp", SL_IPPROTO_TCP }, { "udp", SL_IPPROTO_UDP }, { NULL, 0 } };
-const struct enum_name cfg_method_names[] = {
-	{ "ipip", SL_METHOD_IPIP }, { "gue", SL_METHOD_GUE },
-	{ "l2dsr", SL_METHOD_L2DSR }, { NULL, 0 } };
-const struct enum_name cfg_hc_type_names[] = {
-	{ "none", SL_HC_NONE }, { "tcp", SL_HC_TCP }, { "http", SL_HC_HTTP },
-	{ "udp", SL_HC_UDP }, { NULL, 0 } };
+	{ "native", SL_XDP_NATIVE }, { "generic", SL_XDP_GENERIC }, { NULL, 0 }
+};
+static const struct enum_name frag_names[] = { { "hash", SL_FRAG_HASH },
+					       { "drop", SL_FRAG_DROP },
+					       { NULL, 0 } };
+const struct enum_name cfg_proto_names[] = { { "tcp", SL_IPPROTO_TCP },
+					     { "udp", SL_IPPROTO_UDP },
+					     { NULL, 0 } };
+const struct enum_name cfg_method_names[] = { { "ipip", SL_METHOD_IPIP },
+					      { "gue", SL_METHOD_GUE },
+					      { "l2dsr", SL_METHOD_L2DSR },
+					      { NULL, 0 } };
+const struct enum_name cfg_hc_type_names[] = { { "none", SL_HC_NONE },
+					       { "tcp", SL_HC_TCP },
+					       { "http", SL_HC_HTTP },
+					       { "udp", SL_HC_UDP },
+					       { NULL, 0 } };
 
 #define CFG struct sl_config
 const struct key cfg_root_keys[R_N] = {
-	[R_INSTANCE] = K_STR("instance", CFG, instance, REQ,
-			     CHECK(check_instance)),
+	[R_INSTANCE] =
+		K_STR("instance", CFG, instance, REQ, CHECK(check_instance)),
 	[R_HASH_SEED] = K_CUSTOM("hash_seed", check_seed, REQ),
 	[R_DATAPLANE] = K_GROUP("dataplane", REQ),
 	[R_CONTROL] = K_GROUP("control"),
@@ -562,16 +607,16 @@ const struct key cfg_dp_keys[D_N] = {
 	[D_INTERFACES] = K_STRS("interfaces", DP, interfaces, n_interfaces, 1,
 				REQ, CHECK(check_ifname)),
 	[D_XDP_MODE] = K_ENUM("xdp_mode", DP, xdp_mode, xdp_mode_names),
-	[D_GATEWAY] = K_ADDR("gateway", DP, gateway, gateway_family,
-			     SL_AF_INET),
-	[D_GATEWAY_MAC] = K_MAC("gateway_mac", DP, gateway_mac,
-				has_gateway_mac),
-	[D_GATEWAY6] = K_ADDR("gateway6", DP, gateway6, gateway6_family,
-			      SL_AF_INET6),
+	[D_GATEWAY] =
+		K_ADDR("gateway", DP, gateway, gateway_family, SL_AF_INET),
+	[D_GATEWAY_MAC] =
+		K_MAC("gateway_mac", DP, gateway_mac, has_gateway_mac),
+	[D_GATEWAY6] =
+		K_ADDR("gateway6", DP, gateway6, gateway6_family, SL_AF_INET6),
 	[D_LOCAL] = K_ADDR("local_address", DP, local_address, local_family,
 			   SL_AF_INET),
-	[D_LOCAL6] = K_ADDR("local_address6", DP, local_address6,
-			    local6_family, SL_AF_INET6),
+	[D_LOCAL6] = K_ADDR("local_address6", DP, local_address6, local6_family,
+			    SL_AF_INET6),
 	[D_ENCAP4] = K_CUSTOM("encap_source", check_encap4),
 	[D_ENCAP6] = K_CUSTOM("encap_source6", check_encap6),
 	[D_MTU] = K_INT("mtu", DP, mtu, 576, 9000, DEF(1500)),

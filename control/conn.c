@@ -33,7 +33,7 @@ struct conn {
 	struct sl_buf out;
 	size_t sent;
 	struct conn *prev, *next;
-	char req[];                 /* proto->request_max + 1 */
+	char req[]; /* proto->request_max + 1 */
 };
 
 struct sl_conn_server {

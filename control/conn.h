@@ -21,9 +21,9 @@ struct sl_conn_server;
 
 /* Why a request ended. */
 enum sl_conn_end {
-	SL_CONN_COMPLETE,       /* complete() found its end */
-	SL_CONN_EOF,            /* the client shut down its side first */
-	SL_CONN_TOO_BIG,        /* request_max bytes and not complete */
+	SL_CONN_COMPLETE, /* complete() found its end */
+	SL_CONN_EOF,	  /* the client shut down its side first */
+	SL_CONN_TOO_BIG,  /* request_max bytes and not complete */
 };
 
 /*
@@ -39,10 +39,10 @@ enum sl_conn_end {
  * does out->oom.
  */
 struct sl_conn_proto {
-	unsigned int clients_max;   /* connections served at once */
-	size_t request_max;         /* bytes of request */
-	unsigned int timeout_ms;    /* per connection, accept to last byte */
-	const char *busy;           /* sent, best effort, to a connection over
+	unsigned int clients_max; /* connections served at once */
+	size_t request_max;	  /* bytes of request */
+	unsigned int timeout_ms;  /* per connection, accept to last byte */
+	const char *busy;	  /* sent, best effort, to a connection over
 				     * clients_max before it is closed; NULL:
 				     * just close */
 	ssize_t (*complete)(void *arg, const char *req, size_t len,

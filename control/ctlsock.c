@@ -37,8 +37,8 @@
 
 struct sl_ctlsock {
 	struct sl_conn_server *srv;
-	dev_t dev;                 /* of the socket file we bound, so close */
-	ino_t ino;                 /* unlinks only our own */
+	dev_t dev; /* of the socket file we bound, so close */
+	ino_t ino; /* unlinks only our own */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -47,8 +47,8 @@ struct sl_ctlsock {
 typedef int (*ctl_fn)(struct sl_daemon *d, int argc, char **argv,
 		      struct sl_jw *w, char *err, size_t errlen);
 
-#define CTL_DECL(id, name, args, min, max, help)                             \
-	static int ctl_##id(struct sl_daemon *d, int argc, char **argv,        \
+#define CTL_DECL(id, name, args, min, max, help)                        \
+	static int ctl_##id(struct sl_daemon *d, int argc, char **argv, \
 			    struct sl_jw *w, char *err, size_t errlen);
 SL_CTL_COMMANDS(CTL_DECL)
 #undef CTL_DECL
@@ -62,14 +62,14 @@ struct ctl_cmd {
 };
 
 static const struct ctl_cmd ctl_cmds[] = {
-#define CTL_ROW(id, name, args, min, max, help)                              \
+#define CTL_ROW(id, name, args, min, max, help) \
 	{ name, args, help, min, max, ctl_##id },
 	SL_CTL_COMMANDS(CTL_ROW)
 #undef CTL_ROW
 };
 
-static int ctl_help(struct sl_daemon *d, int argc, char **argv,
-		    struct sl_jw *w, char *err, size_t errlen)
+static int ctl_help(struct sl_daemon *d, int argc, char **argv, struct sl_jw *w,
+		    char *err, size_t errlen)
 {
 	size_t i;
 
@@ -102,7 +102,8 @@ static void write_dataplane(struct sl_daemon *d, struct sl_jw *w)
 	else
 		sl_jw_knull(w, "pid");
 	if (dp.has_heartbeat)
-		sl_jw_ku64(w, "heartbeat_age_ms", dp.heartbeat_age_ns / 1000000);
+		sl_jw_ku64(w, "heartbeat_age_ms",
+			   dp.heartbeat_age_ns / 1000000);
 	else
 		sl_jw_knull(w, "heartbeat_age_ms");
 	if (dp.pid)
@@ -159,8 +160,8 @@ static void kcounter(struct sl_jw *w, const char *key, bool have, sl_u64 v)
 		sl_jw_knull(w, key);
 }
 
-static int ctl_vips(struct sl_daemon *d, int argc, char **argv,
-		    struct sl_jw *w, char *err, size_t errlen)
+static int ctl_vips(struct sl_daemon *d, int argc, char **argv, struct sl_jw *w,
+		    char *err, size_t errlen)
 {
 	char addr[64];
 	unsigned int i;
@@ -224,7 +225,8 @@ static void write_backend(struct sl_daemon *d, const struct sl_vip_rt *v,
 	sl_jw_ku64(w, "checks_ok", b->checks_ok);
 	sl_jw_ku64(w, "checks_failed", b->checks_failed);
 	kcounter(w, "last_latency_us", checked, b->last_latency_us);
-	kcounter(w, "last_check_age_ms", b->last_check_ns && now >= b->last_check_ns,
+	kcounter(w, "last_check_age_ms",
+		 b->last_check_ns && now >= b->last_check_ns,
 		 (now - b->last_check_ns) / 1000000);
 	sl_jw_kstr_or_null(w, "last_error", b->last_error);
 	kcounter(w, "packets", have, st.packets);
@@ -322,8 +324,8 @@ static int action_code(int rc, char *err, size_t errlen)
 }
 
 /* The result of drain/undrain/weight: the backend as it is now. */
-static void write_action(struct sl_daemon *d, const char *vip,
-			 const char *spec, struct sl_jw *w, bool weight)
+static void write_action(struct sl_daemon *d, const char *vip, const char *spec,
+			 struct sl_jw *w, bool weight)
 {
 	struct sl_vip_rt *v = sl_daemon_find_vip(d, vip);
 	struct sl_backend_rt *b = v ? sl_daemon_find_backend(v, spec) : NULL;
@@ -476,8 +478,8 @@ void sl_ctlsock_handle(struct sl_daemon *d, const char *line,
 		if (!strcmp(ctl_cmds[i].name, argv[0]))
 			c = &ctl_cmds[i];
 	if (!c) {
-		snprintf(err, sizeof(err), "unknown command '%.64s' (try 'help')",
-			 argv[0]);
+		snprintf(err, sizeof(err),
+			 "unknown command '%.64s' (try 'help')", argv[0]);
 		reply_error(reply, SL_CTL_BAD_REQUEST, err);
 		return;
 	}
@@ -591,8 +593,10 @@ static int clear_stale(const char *path, const struct sockaddr_un *sa,
 	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
 	close(fd);
 	if (rc == 0) {
-		snprintf(err, errlen, "control socket %s: in use by another "
-			 "process (is another sluiced running?)", path);
+		snprintf(err, errlen,
+			 "control socket %s: in use by another "
+			 "process (is another sluiced running?)",
+			 path);
 		return -EADDRINUSE;
 	}
 	if (errno != ECONNREFUSED && errno != ENOENT)
@@ -614,8 +618,10 @@ struct sl_ctlsock *sl_ctlsock_open(struct sl_daemon *d, const char *path,
 
 	err[0] = '\0';
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "control socket %s: path longer than %zu "
-			 "bytes", path, sizeof(sa.sun_path) - 1);
+		snprintf(err, errlen,
+			 "control socket %s: path longer than %zu "
+			 "bytes",
+			 path, sizeof(sa.sun_path) - 1);
 		errno = ENAMETOOLONG;
 		return NULL;
 	}

@@ -81,22 +81,22 @@ sl_u64 sl_now_ns(void)
 
 /* ---- names ---- */
 
-static const char *addr_port(sl_u8 family, const union sl_addr *a,
-			     sl_u16 port, bool any, char *buf, size_t len)
+static const char *addr_port(sl_u8 family, const union sl_addr *a, sl_u16 port,
+			     bool any, char *buf, size_t len)
 {
 	char s[INET6_ADDRSTRLEN] = "?";
 
 	inet_ntop(family == SL_AF_INET6 ? AF_INET6 : AF_INET, a, s, sizeof(s));
 	if (any)
-		snprintf(buf, len, family == SL_AF_INET6 ? "[%s]:*" : "%s:*", s);
+		snprintf(buf, len, family == SL_AF_INET6 ? "[%s]:*" : "%s:*",
+			 s);
 	else
 		snprintf(buf, len, family == SL_AF_INET6 ? "[%s]:%u" : "%s:%u",
 			 s, port);
 	return buf;
 }
 
-const char *sl_daemon_vip_str(const struct sl_vip_rt *v, char *buf,
-			      size_t len)
+const char *sl_daemon_vip_str(const struct sl_vip_rt *v, char *buf, size_t len)
 {
 	return addr_port(v->cfg->family, &v->cfg->addr, v->cfg->port,
 			 !v->cfg->port, buf, len);
@@ -112,19 +112,26 @@ const char *sl_daemon_backend_str(const struct sl_backend_rt *b, char *buf,
 const char *sl_daemon_health_name(sl_u8 health)
 {
 	switch (health) {
-	case SL_HC_UP: return "up";
-	case SL_HC_DOWN: return "down";
-	default: return "unknown";
+	case SL_HC_UP:
+		return "up";
+	case SL_HC_DOWN:
+		return "down";
+	default:
+		return "unknown";
 	}
 }
 
 const char *sl_daemon_state_name(sl_u8 state)
 {
 	switch (state) {
-	case SL_BACKEND_UP: return "up";
-	case SL_BACKEND_DRAINED: return "drained";
-	case SL_BACKEND_DOWN: return "down";
-	default: return "unused";
+	case SL_BACKEND_UP:
+		return "up";
+	case SL_BACKEND_DRAINED:
+		return "drained";
+	case SL_BACKEND_DOWN:
+		return "down";
+	default:
+		return "unused";
 	}
 }
 
@@ -174,7 +181,7 @@ struct be_key {
 };
 
 struct id_map {
-	sl_u32 *slot;      /* backend id + 1, 0 = empty */
+	sl_u32 *slot; /* backend id + 1, 0 = empty */
 	sl_u32 mask;
 	const struct sl_backend_entry *be;
 };
@@ -306,7 +313,8 @@ static int read_slot(struct sl_daemon *d, bool restore)
 			} else if (e->state == SL_BACKEND_UP) {
 				b->health = SL_HC_UP;
 				b->ok_in_row = b->cfg->hc.rise;
-			} else if (e->state == SL_BACKEND_DRAINED && e->weight) {
+			} else if (e->state == SL_BACKEND_DRAINED &&
+				   e->weight) {
 				b->drained = true; /* by the operator */
 			}
 		}
@@ -347,8 +355,10 @@ static int publish_once(struct sl_daemon *d, char *err, size_t errlen)
 	if (!d->pub)
 		return 0;
 	if (!sl_publish_ready(d->pub)) {
-		snprintf(err, errlen, "the dataplane has not yet moved to "
-			 "generation %llu", (unsigned long long)d->gen);
+		snprintf(err, errlen,
+			 "the dataplane has not yet moved to "
+			 "generation %llu",
+			 (unsigned long long)d->gen);
 		return -EAGAIN;
 	}
 	rc = build_pub(d);
@@ -384,9 +394,13 @@ static void on_publish(struct sl_loop *l, void *arg)
 			d->gen++;
 		}
 		if (d->publish_stall_logged || d->last_publish_error[0])
-			sl_log(LOG_NOTICE, "published generation %llu after "
-			       "%llu ms", (unsigned long long)d->gen,
-			       (unsigned long long)((now - d->pending_since_ns) / MS));
+			sl_log(LOG_NOTICE,
+			       "published generation %llu after "
+			       "%llu ms",
+			       (unsigned long long)d->gen,
+			       (unsigned long long)((now -
+						     d->pending_since_ns) /
+						    MS));
 		d->publish_pending = false;
 		d->publish_stall_logged = false;
 		d->last_publish_error[0] = 0;
@@ -410,8 +424,10 @@ static void on_publish(struct sl_loop *l, void *arg)
 	}
 	d->publish_failures++;
 	if (strcmp(err, d->last_publish_error) != 0)
-		sl_log(LOG_ERR, "publish failed, the dataplane keeps generation "
-		       "%llu: %s", (unsigned long long)d->gen, err);
+		sl_log(LOG_ERR,
+		       "publish failed, the dataplane keeps generation "
+		       "%llu: %s",
+		       (unsigned long long)d->gen, err);
 	snprintf(d->last_publish_error, sizeof(d->last_publish_error), "%s",
 		 err);
 	sl_timer_start(l, &d->publish_timer, PUBLISH_FAIL_RETRY_NS);
@@ -465,8 +481,8 @@ struct sl_vip_rt *sl_daemon_rt_new(const struct sl_config *cfg)
 
 		vips[i].cfg = cv;
 		vips[i].vip_id = -1;
-		vips[i].backends = calloc(cv->n_backends + 1,
-					  sizeof(*vips[i].backends));
+		vips[i].backends =
+			calloc(cv->n_backends + 1, sizeof(*vips[i].backends));
 		if (!vips[i].backends) {
 			sl_daemon_rt_free(vips, i + 1);
 			return NULL;
@@ -632,8 +648,8 @@ struct sl_backend_rt *sl_daemon_find_backend(struct sl_vip_rt *v,
  * The backends of vip that spec names (all ports of an address when spec
  * has none), through fn; 0 or -errno with err.
  */
-static int for_backends(struct sl_daemon *d, const char *vip,
-			const char *spec, char *err, size_t errlen,
+static int for_backends(struct sl_daemon *d, const char *vip, const char *spec,
+			char *err, size_t errlen,
 			void (*fn)(struct sl_daemon *d, struct sl_vip_rt *v,
 				   struct sl_backend_rt *b, long arg),
 			long arg)
@@ -669,8 +685,9 @@ static void do_drain(struct sl_daemon *d, struct sl_vip_rt *v,
 	if (b->drained == !!drain)
 		return;
 	b->drained = !!drain;
-	log_backend(v, b, drain ? "drained by the operator"
-				: "undrained by the operator");
+	log_backend(v, b,
+		    drain ? "drained by the operator"
+			  : "undrained by the operator");
 	sl_daemon_backend_changed(d, v, b);
 }
 

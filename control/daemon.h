@@ -40,30 +40,30 @@ enum sl_hc_verdict {
 /* Health and operator state of one backend. */
 struct sl_backend_rt {
 	const struct sl_config_backend *cfg; /* into the committed config */
-	sl_u8 health;             /* enum sl_hc_verdict */
-	bool drained;             /* by the operator (sluicectl drain) */
-	sl_s64 weight_override;   /* -1: use the config's weight */
-	sl_u32 ok_in_row;         /* consecutive successes */
-	sl_u32 fail_in_row;       /* consecutive failures */
+	sl_u8 health;			     /* enum sl_hc_verdict */
+	bool drained;		/* by the operator (sluicectl drain) */
+	sl_s64 weight_override; /* -1: use the config's weight */
+	sl_u32 ok_in_row;	/* consecutive successes */
+	sl_u32 fail_in_row;	/* consecutive failures */
 	sl_u64 checks_ok;
 	sl_u64 checks_failed;
-	sl_u64 last_check_ns;     /* CLOCK_MONOTONIC */
+	sl_u64 last_check_ns; /* CLOCK_MONOTONIC */
 	sl_u64 last_change_ns;
-	sl_u32 last_latency_us;   /* of the last completed check */
-	char last_error[96];      /* "connection refused", "status 503", ... */
-	int backend_id;           /* in the published table, -1 before publish */
+	sl_u32 last_latency_us; /* of the last completed check */
+	char last_error[96];	/* "connection refused", "status 503", ... */
+	int backend_id;		/* in the published table, -1 before publish */
 };
 
 struct sl_vip_rt {
 	const struct sl_config_vip *cfg;
 	struct sl_backend_rt *backends; /* cfg->n_backends, config order */
-	int vip_id;                      /* in the published table, -1 before */
+	int vip_id;			/* in the published table, -1 before */
 };
 
 struct sl_daemon {
 	char config_path[4096];
 	struct sl_config *cfg;
-	struct sl_vip_rt *vips;          /* cfg->n_vips */
+	struct sl_vip_rt *vips; /* cfg->n_vips */
 
 	struct sl_loop *loop;
 	struct sl_health *health;
@@ -104,8 +104,8 @@ struct sl_daemon {
 	/* report.c's snapshot of stats_fn, reused for 200 ms. */
 	struct sl_stats_snap *snap;
 
-	bool publish_pending;            /* a change waits to be published */
-	sl_u64 gen;                      /* last published generation */
+	bool publish_pending; /* a change waits to be published */
+	sl_u64 gen;	      /* last published generation */
 	sl_u64 last_publish_ns;
 	sl_u64 publishes;
 	sl_u64 publish_failures;
@@ -116,15 +116,15 @@ struct sl_daemon {
 	bool stopping;
 
 	/* daemon.c's own; ctlsock.c and metrics.c only read. */
-	bool restored;                   /* states taken from the shm table */
-	sl_u64 publish_retries;          /* -EAGAIN: dataplane not quiescent */
-	sl_u64 pending_since_ns;         /* first unpublished change */
-	sl_u64 publish_min_gap_ns;       /* rate limit; default 10 ms */
-	char last_publish_error[256];    /* "" after a successful publish */
+	bool restored;		      /* states taken from the shm table */
+	sl_u64 publish_retries;	      /* -EAGAIN: dataplane not quiescent */
+	sl_u64 pending_since_ns;      /* first unpublished change */
+	sl_u64 publish_min_gap_ns;    /* rate limit; default 10 ms */
+	char last_publish_error[256]; /* "" after a successful publish */
 	bool publish_stall_logged;
 	struct sl_timer publish_timer;
 	struct sl_timer heartbeat_timer;
-	struct sl_pub_vip *pub_vips;     /* scratch of the last publish */
+	struct sl_pub_vip *pub_vips; /* scratch of the last publish */
 	struct sl_pub_backend *pub_bes;
 };
 
@@ -164,8 +164,7 @@ void sl_log_set_hook(void (*fn)(int prio, const char *line, void *arg),
  * "192.0.2.10:80", "[2001:db8::1]:80", "192.0.2.10:*" (port-agnostic VIP).
  * Return buf.
  */
-const char *sl_daemon_vip_str(const struct sl_vip_rt *v, char *buf,
-			      size_t len);
+const char *sl_daemon_vip_str(const struct sl_vip_rt *v, char *buf, size_t len);
 const char *sl_daemon_backend_str(const struct sl_backend_rt *b, char *buf,
 				  size_t len);
 /* "up", "down", "unknown"; the dataplane state: "up", "drained", "down". */

@@ -34,9 +34,9 @@
 
 enum phase {
 	PH_IDLE = 0,
-	PH_CONNECT,	/* waiting for EPOLLOUT */
-	PH_SEND,	/* http: request partly sent */
-	PH_READ,	/* http: status line; udp: the reply */
+	PH_CONNECT, /* waiting for EPOLLOUT */
+	PH_SEND,    /* http: request partly sent */
+	PH_READ,    /* http: status line; udp: the reply */
 };
 
 struct check {
@@ -50,9 +50,9 @@ struct check {
 	int64_t first_delay_ns;
 	int fd;
 	sl_u8 phase;
-	sl_u16 sent;	/* http: bytes of the request sent */
-	sl_u16 got;	/* http: bytes of the status line read */
-	char line[32];	/* http: "HTTP/1.1 200" is all we need */
+	sl_u16 sent;   /* http: bytes of the request sent */
+	sl_u16 got;    /* http: bytes of the status line read */
+	char line[32]; /* http: "HTTP/1.1 200" is all we need */
 };
 
 struct sl_health {
@@ -84,7 +84,8 @@ static uint64_t rnd_below(struct sl_health *h, uint64_t n)
 }
 
 /* interval +-10% */
-static uint64_t next_delay_ns(struct sl_health *h, const struct sl_config_hc *hc)
+static uint64_t next_delay_ns(struct sl_health *h,
+			      const struct sl_config_hc *hc)
 {
 	uint64_t iv = (uint64_t)hc->interval_ms * 1000000ULL;
 
@@ -292,8 +293,8 @@ static void udp_read(struct check *c)
 		return;
 	if (r < 0)
 		return finish_errno(c, NULL, errno);
-	if (want && ((size_t)r < want || memcmp(buf, c->hc->expect_payload,
-						 want) != 0))
+	if (want &&
+	    ((size_t)r < want || memcmp(buf, c->hc->expect_payload, want) != 0))
 		return finish(c, false, "unexpected reply (%zd bytes)", r);
 	finish(c, true, "reply");
 }
@@ -392,7 +393,8 @@ static void on_tick(struct sl_loop *l, void *arg)
 	c->sent = c->got = 0;
 	c->line[0] = 0;
 	c->phase = PH_CONNECT;
-	sl_timer_start(l, &c->deadline, (uint64_t)c->hc->timeout_ms * 1000000ULL);
+	sl_timer_start(l, &c->deadline,
+		       (uint64_t)c->hc->timeout_ms * 1000000ULL);
 	c->fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return finish_errno(c, "socket", errno);

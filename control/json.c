@@ -151,13 +151,27 @@ void sl_json_escape(struct sl_buf *b, const char *str, size_t n)
 			continue;
 		}
 		switch (s[i]) {
-		case '"': sl_buf_add(b, "\\\"", 2); break;
-		case '\\': sl_buf_add(b, "\\\\", 2); break;
-		case '\n': sl_buf_add(b, "\\n", 2); break;
-		case '\r': sl_buf_add(b, "\\r", 2); break;
-		case '\t': sl_buf_add(b, "\\t", 2); break;
-		case '\b': sl_buf_add(b, "\\b", 2); break;
-		case '\f': sl_buf_add(b, "\\f", 2); break;
+		case '"':
+			sl_buf_add(b, "\\\"", 2);
+			break;
+		case '\\':
+			sl_buf_add(b, "\\\\", 2);
+			break;
+		case '\n':
+			sl_buf_add(b, "\\n", 2);
+			break;
+		case '\r':
+			sl_buf_add(b, "\\r", 2);
+			break;
+		case '\t':
+			sl_buf_add(b, "\\t", 2);
+			break;
+		case '\b':
+			sl_buf_add(b, "\\b", 2);
+			break;
+		case '\f':
+			sl_buf_add(b, "\\f", 2);
+			break;
 		default:
 			if (s[i] < 0x20 || s[i] == 0x7f) {
 				sl_buf_printf(b, "\\u%04x", s[i]);
@@ -215,10 +229,22 @@ static void jw_close(struct sl_jw *w, char c)
 		w->depth--;
 }
 
-void sl_jw_obj_begin(struct sl_jw *w) { jw_open(w, '{'); }
-void sl_jw_obj_end(struct sl_jw *w) { jw_close(w, '}'); }
-void sl_jw_arr_begin(struct sl_jw *w) { jw_open(w, '['); }
-void sl_jw_arr_end(struct sl_jw *w) { jw_close(w, ']'); }
+void sl_jw_obj_begin(struct sl_jw *w)
+{
+	jw_open(w, '{');
+}
+void sl_jw_obj_end(struct sl_jw *w)
+{
+	jw_close(w, '}');
+}
+void sl_jw_arr_begin(struct sl_jw *w)
+{
+	jw_open(w, '[');
+}
+void sl_jw_arr_end(struct sl_jw *w)
+{
+	jw_close(w, ']');
+}
 
 void sl_jw_key(struct sl_jw *w, const char *key)
 {
@@ -430,14 +456,30 @@ static bool parse_escape(struct parser *p, struct sl_buf *b)
 	char c = p->s[p->pos++];
 
 	switch (c) {
-	case '"': sl_buf_add(b, "\"", 1); return true;
-	case '\\': sl_buf_add(b, "\\", 1); return true;
-	case '/': sl_buf_add(b, "/", 1); return true;
-	case 'b': sl_buf_add(b, "\b", 1); return true;
-	case 'f': sl_buf_add(b, "\f", 1); return true;
-	case 'n': sl_buf_add(b, "\n", 1); return true;
-	case 'r': sl_buf_add(b, "\r", 1); return true;
-	case 't': sl_buf_add(b, "\t", 1); return true;
+	case '"':
+		sl_buf_add(b, "\"", 1);
+		return true;
+	case '\\':
+		sl_buf_add(b, "\\", 1);
+		return true;
+	case '/':
+		sl_buf_add(b, "/", 1);
+		return true;
+	case 'b':
+		sl_buf_add(b, "\b", 1);
+		return true;
+	case 'f':
+		sl_buf_add(b, "\f", 1);
+		return true;
+	case 'n':
+		sl_buf_add(b, "\n", 1);
+		return true;
+	case 'r':
+		sl_buf_add(b, "\r", 1);
+		return true;
+	case 't':
+		sl_buf_add(b, "\t", 1);
+		return true;
 	case 'u':
 		break;
 	default:
@@ -663,8 +705,7 @@ static bool parse_container(struct parser *p, struct sl_json *v,
 	}
 }
 
-static bool parse_value(struct parser *p, struct sl_json *v,
-			unsigned int depth)
+static bool parse_value(struct parser *p, struct sl_json *v, unsigned int depth)
 {
 	skip_ws(p);
 	if (p->pos >= p->len)
@@ -718,8 +759,9 @@ void sl_json_free(struct sl_json *v)
 struct sl_json *sl_json_parse(const char *text, size_t len, char *err,
 			      size_t errlen)
 {
-	struct parser p = { .s = text, .len = len, .err = err,
-			    .errlen = errlen };
+	struct parser p = {
+		.s = text, .len = len, .err = err, .errlen = errlen
+	};
 	struct sl_json *v = calloc(1, sizeof(*v));
 
 	if (!v) {
@@ -757,8 +799,7 @@ const char *sl_json_get_str(const struct sl_json *obj, const char *key)
 	return v && v->type == SL_JSON_STRING ? v->str : NULL;
 }
 
-bool sl_json_get_u64(const struct sl_json *obj, const char *key,
-		     uint64_t *out)
+bool sl_json_get_u64(const struct sl_json *obj, const char *key, uint64_t *out)
 {
 	const struct sl_json *v = sl_json_get(obj, key);
 

@@ -99,13 +99,13 @@ struct sl_json {
 	double num;
 	/* Integers without fraction or exponent that fit are exact here. */
 	bool is_int;
-	int64_t i;            /* valid when is_int and num >= INT64_MIN */
-	uint64_t u;           /* valid when is_int and not negative */
-	char *str;            /* strings: UTF-8, NUL-terminated ... */
-	size_t len;           /* ... but may hold NUL bytes (\u0000) */
-	size_t n;             /* array elements / object members */
+	int64_t i;	       /* valid when is_int and num >= INT64_MIN */
+	uint64_t u;	       /* valid when is_int and not negative */
+	char *str;	       /* strings: UTF-8, NUL-terminated ... */
+	size_t len;	       /* ... but may hold NUL bytes (\u0000) */
+	size_t n;	       /* array elements / object members */
 	struct sl_json *items; /* n values */
-	char **keys;          /* objects: n keys, NUL-terminated */
+	char **keys;	       /* objects: n keys, NUL-terminated */
 };
 
 /*
@@ -124,8 +124,7 @@ const char *sl_json_get_str(const struct sl_json *obj, const char *key);
  * The member as a non-negative integer into *out; false when absent, null,
  * negative or not an integer.
  */
-bool sl_json_get_u64(const struct sl_json *obj, const char *key,
-		     uint64_t *out);
+bool sl_json_get_u64(const struct sl_json *obj, const char *key, uint64_t *out);
 /* The member's boolean; false when absent or not a boolean. */
 bool sl_json_get_bool(const struct sl_json *obj, const char *key);
 

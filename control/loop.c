@@ -30,7 +30,7 @@
 struct fd_reg {
 	sl_fd_cb cb;
 	void *arg;
-	uint32_t gen;  /* bumped at every add and del */
+	uint32_t gen; /* bumped at every add and del */
 	bool used;
 };
 
@@ -253,8 +253,7 @@ void sl_timer_stop(struct sl_loop *l, struct sl_timer *t)
  * would silently stop a health check, so growth failure aborts: it means
  * the process is out of memory for a few pointers.
  */
-void sl_timer_start_at(struct sl_loop *l, struct sl_timer *t,
-		       uint64_t when_ns)
+void sl_timer_start_at(struct sl_loop *l, struct sl_timer *t, uint64_t when_ns)
 {
 	sl_timer_stop(l, t);
 	if (l->n_timers + 1 >= l->heap_cap) {
@@ -312,8 +311,7 @@ static void on_signalfd(struct sl_loop *l, int fd, uint32_t events, void *arg)
 	}
 }
 
-int sl_loop_add_signal(struct sl_loop *l, int signo, sl_signal_cb cb,
-		       void *arg)
+int sl_loop_add_signal(struct sl_loop *l, int signo, sl_signal_cb cb, void *arg)
 {
 	sigset_t one;
 	int fd, rc;

@@ -12,17 +12,16 @@
 
 struct sl_loop;
 
-typedef void (*sl_fd_cb)(struct sl_loop *l, int fd, uint32_t events,
-			 void *arg);
+typedef void (*sl_fd_cb)(struct sl_loop *l, int fd, uint32_t events, void *arg);
 typedef void (*sl_timer_cb)(struct sl_loop *l, void *arg);
 typedef void (*sl_signal_cb)(struct sl_loop *l, int signo, void *arg);
 
 /* A timer lives in the caller's struct; the loop only links it. */
 struct sl_timer {
-	uint64_t when_ns;     /* CLOCK_MONOTONIC deadline */
+	uint64_t when_ns; /* CLOCK_MONOTONIC deadline */
 	sl_timer_cb cb;
 	void *arg;
-	uint64_t seq;         /* arming order: equal deadlines fire FIFO */
+	uint64_t seq;	       /* arming order: equal deadlines fire FIFO */
 	unsigned int heap_idx; /* 0 = not armed */
 };
 
@@ -39,8 +38,7 @@ void sl_timer_init(struct sl_timer *t, sl_timer_cb cb, void *arg);
 /* (Re)arm t to fire once, delay_ns from now. */
 void sl_timer_start(struct sl_loop *l, struct sl_timer *t, uint64_t delay_ns);
 /* (Re)arm t for an absolute CLOCK_MONOTONIC deadline (past: next pass). */
-void sl_timer_start_at(struct sl_loop *l, struct sl_timer *t,
-		       uint64_t when_ns);
+void sl_timer_start_at(struct sl_loop *l, struct sl_timer *t, uint64_t when_ns);
 void sl_timer_stop(struct sl_loop *l, struct sl_timer *t);
 bool sl_timer_armed(const struct sl_timer *t);
 

@@ -35,33 +35,33 @@
 
 /* One backend's state while filling, in sorted-position space. */
 struct perm {
-	sl_u32 pos;	/* next preferred slot to try */
+	sl_u32 pos; /* next preferred slot to try */
 	sl_u32 skip;
 	sl_u32 w;
-	sl_u32 q;	/* wmax / w */
-	sl_u32 r;	/* wmax % w */
-	sl_u32 acc;	/* (turns * r) % w, for the next round without dividing */
-	sl_u32 round;	/* round of the next turn; NONE once past the last */
-	sl_u32 link;	/* next backend in the same round's bucket */
+	sl_u32 q;     /* wmax / w */
+	sl_u32 r;     /* wmax % w */
+	sl_u32 acc;   /* (turns * r) % w, for the next round without dividing */
+	sl_u32 round; /* round of the next turn; NONE once past the last */
+	sl_u32 link;  /* next backend in the same round's bucket */
 };
 SL_STATIC_ASSERT(sizeof(struct perm) == 32, "two backends per cache line");
 
 struct ent {
 	sl_u8 id[SL_MAGLEV_ID_LEN];
-	sl_u32 idx;	/* caller's index */
+	sl_u32 idx; /* caller's index */
 };
 
 struct sl_maglev_scratch {
 	unsigned int n_cap;
-	struct perm *perm;	/* n_cap; one block with ent and cur */
-	struct ent *ent;	/* n_cap, sorted by identity */
-	sl_u32 *cur;		/* n_cap: the backends of the current round */
+	struct perm *perm; /* n_cap; one block with ent and cur */
+	struct ent *ent;   /* n_cap, sorted by identity */
+	sl_u32 *cur;	   /* n_cap: the backends of the current round */
 	sl_u32 m_cap;
-	sl_u64 *used;		/* bitmap of filled slots, m_cap bits */
+	sl_u64 *used; /* bitmap of filled slots, m_cap bits */
 	sl_u32 r_cap;
-	sl_u32 *head;		/* r_cap: first backend of each round's bucket; */
-	sl_u32 *tail;		/* one block with tail and unsorted */
-	sl_u8 *unsorted;	/* r_cap: an append broke sorted order */
+	sl_u32 *head;	 /* r_cap: first backend of each round's bucket; */
+	sl_u32 *tail;	 /* one block with tail and unsorted */
+	sl_u8 *unsorted; /* r_cap: an append broke sorted order */
 };
 
 struct sl_maglev_scratch *sl_maglev_scratch_new(void)
@@ -196,7 +196,8 @@ static void perm_init(struct perm *p, const sl_u8 *id, sl_u32 w, sl_u32 wmax,
 	struct sl_hash_key ks = { seed->k0 ^ SL_MAGLEV_TWEAK_SKIP, seed->k1 };
 
 	p->pos = (sl_u32)(sl_siphash13(id, SL_MAGLEV_ID_LEN, &ko) % m);
-	p->skip = (sl_u32)(sl_siphash13(id, SL_MAGLEV_ID_LEN, &ks) % (m - 1)) + 1;
+	p->skip =
+		(sl_u32)(sl_siphash13(id, SL_MAGLEV_ID_LEN, &ks) % (m - 1)) + 1;
 	p->w = w;
 	p->q = wmax / w;
 	p->r = wmax % w;
@@ -371,7 +372,8 @@ int sl_maglev_build_with(struct sl_maglev_scratch *s,
 }
 
 int sl_maglev_build(const struct sl_maglev_backend *b, unsigned int n, sl_u32 m,
-		    const struct sl_hash_key *seed, sl_u16 *table, sl_u32 *order)
+		    const struct sl_hash_key *seed, sl_u16 *table,
+		    sl_u32 *order)
 {
 	struct sl_maglev_scratch *s = sl_maglev_scratch_new();
 	int err;

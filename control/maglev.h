@@ -21,17 +21,17 @@
 #include <sluice/types.h>
 
 struct sl_maglev_backend {
-	union sl_addr addr;   /* identity: family + address + port */
-	sl_u8 family;         /* SL_AF_INET / SL_AF_INET6 */
+	union sl_addr addr; /* identity: family + address + port */
+	sl_u8 family;	    /* SL_AF_INET / SL_AF_INET6 */
 	sl_be16 port;
-	sl_u32 weight;        /* 0 = takes no slots (drained / no new flows) */
+	sl_u32 weight; /* 0 = takes no slots (drained / no new flows) */
 };
 
 enum {
-	SL_MAGLEV_EMPTY = 0xffff,	/* table entry when no backend has weight */
-	SL_MAGLEV_N_MAX = 65534,	/* indices 0..65533 fit, 0xffff is EMPTY */
+	SL_MAGLEV_EMPTY = 0xffff, /* table entry when no backend has weight */
+	SL_MAGLEV_N_MAX = 65534,  /* indices 0..65533 fit, 0xffff is EMPTY */
 	SL_MAGLEV_M_DEFAULT = 65537,
-	SL_MAGLEV_M_MAX = 1 << 24,	/* bounds scratch memory and arithmetic */
+	SL_MAGLEV_M_MAX = 1 << 24, /* bounds scratch memory and arithmetic */
 };
 
 /*
@@ -76,7 +76,8 @@ void sl_maglev_scratch_free(struct sl_maglev_scratch *s);
  * reuses s (which may grow, hence -ENOMEM).
  */
 int sl_maglev_build(const struct sl_maglev_backend *b, unsigned int n, sl_u32 m,
-		    const struct sl_hash_key *seed, sl_u16 *table, sl_u32 *order);
+		    const struct sl_hash_key *seed, sl_u16 *table,
+		    sl_u32 *order);
 int sl_maglev_build_with(struct sl_maglev_scratch *s,
 			 const struct sl_maglev_backend *b, unsigned int n,
 			 sl_u32 m, const struct sl_hash_key *seed,

@@ -47,7 +47,8 @@ struct opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sluiced -c FILE [-f]\n"
+	fprintf(f,
+		"usage: sluiced -c FILE [-f]\n"
 		"  -c FILE   the config file (see configs/)\n"
 		"  -f        stay in the foreground and log to stderr "
 		"(systemd); else daemonize,\n"
@@ -123,8 +124,10 @@ static int daemonize(int *ready)
 		msg[got] = 0;
 		if (got > 0 && msg[0] == 0)
 			exit(EXIT_OK);
-		fprintf(stderr, "%s\n", got ? msg : "sluiced: the daemon exited "
-			"during start");
+		fprintf(stderr, "%s\n",
+			got ? msg
+			    : "sluiced: the daemon exited "
+			      "during start");
 		exit(EXIT_FAILED);
 	}
 	close(p[0]);
@@ -181,8 +184,10 @@ static int write_pidfile(const char *instance, char *path, size_t len,
 	if (fd < 0)
 		goto fail;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(err, errlen, "pidfile %s: another sluiced of instance "
-			 "%s is running", path, instance);
+		snprintf(err, errlen,
+			 "pidfile %s: another sluiced of instance "
+			 "%s is running",
+			 path, instance);
 		close(fd);
 		return -EBUSY;
 	}
@@ -301,10 +306,11 @@ static void log_start(const struct sl_daemon *d)
 			 d->restored ? "table file re-attached; backend "
 				       "states taken from the published table"
 				     : "new tables");
-	sl_log(LOG_NOTICE, "sluiced %s: instance %s, %u VIPs, %u backends, "
-	       "%s, control socket %s", SLUICE_VERSION, d->cfg->instance,
-	       d->cfg->n_vips, sl_config_count_backends(d->cfg), where,
-	       d->cfg->ctl.socket);
+	sl_log(LOG_NOTICE,
+	       "sluiced %s: instance %s, %u VIPs, %u backends, "
+	       "%s, control socket %s",
+	       SLUICE_VERSION, d->cfg->instance, d->cfg->n_vips,
+	       sl_config_count_backends(d->cfg), where, d->cfg->ctl.socket);
 }
 
 static int run(struct sl_daemon *d, int *ready, bool foreground)
@@ -385,7 +391,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "warning: %s\n", d->cfg->warnings[i]);
 	/* Reloads run after chdir("/"): keep an absolute path. */
 	if (!realpath(o.config, d->config_path))
-		snprintf(d->config_path, sizeof(d->config_path), "%s", o.config);
+		snprintf(d->config_path, sizeof(d->config_path), "%s",
+			 o.config);
 	if (!o.foreground && daemonize(&ready) < 0) {
 		fprintf(stderr, "sluiced: daemonize: %s\n", strerror(errno));
 		return EXIT_FAILED;

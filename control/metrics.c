@@ -47,7 +47,8 @@ struct sl_metrics {
 static void family(struct sl_buf *b, const char *name, const char *type,
 		   const char *help)
 {
-	sl_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	sl_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+		      type);
 }
 
 /* A label value with \\, \" and \n escaped, as the format asks. */
@@ -113,18 +114,25 @@ static const struct {
 	const char *name, *help;
 	enum vfield f;
 } vip_counters[] = {
-	{ "sluice_vip_packets_total", "Packets of the VIP forwarded by the "
-	  "dataplane.", V_PACKETS },
-	{ "sluice_vip_bytes_total", "Bytes of the VIP forwarded by the "
-	  "dataplane.", V_BYTES },
-	{ "sluice_vip_new_flows_total", "Flows of the VIP given a backend by "
-	  "Maglev.", V_NEW_FLOWS },
-	{ "sluice_vip_drops_total", "Packets of the VIP dropped (no backend, "
-	  "too big, fragments).", V_DROPS },
+	{ "sluice_vip_packets_total",
+	  "Packets of the VIP forwarded by the "
+	  "dataplane.",
+	  V_PACKETS },
+	{ "sluice_vip_bytes_total",
+	  "Bytes of the VIP forwarded by the "
+	  "dataplane.",
+	  V_BYTES },
+	{ "sluice_vip_new_flows_total",
+	  "Flows of the VIP given a backend by "
+	  "Maglev.",
+	  V_NEW_FLOWS },
+	{ "sluice_vip_drops_total",
+	  "Packets of the VIP dropped (no backend, "
+	  "too big, fragments).",
+	  V_DROPS },
 };
 
-static void render_vips(struct sl_daemon *d, struct sl_buf *b,
-			struct sl_buf *s)
+static void render_vips(struct sl_daemon *d, struct sl_buf *b, struct sl_buf *s)
 {
 	static const char *const states[] = { "up", "down", "drained" };
 	struct sl_report_counts c;
@@ -133,14 +141,15 @@ static void render_vips(struct sl_daemon *d, struct sl_buf *b,
 	sl_u64 v;
 
 	for (k = 0; k < SL_ARRAY_SIZE(vip_counters); k++) {
-		family(b, vip_counters[k].name, "counter", vip_counters[k].help);
+		family(b, vip_counters[k].name, "counter",
+		       vip_counters[k].help);
 		for (i = 0; i < d->cfg->n_vips; i++) {
 			if (!sl_report_vip_stats(d, &d->vips[i], &st))
 				continue;
-			v = vip_counters[k].f == V_PACKETS ? st.packets :
-			    vip_counters[k].f == V_BYTES ? st.bytes :
-			    vip_counters[k].f == V_NEW_FLOWS ? st.new_flows :
-							       st.drops;
+			v = vip_counters[k].f == V_PACKETS     ? st.packets
+			    : vip_counters[k].f == V_BYTES     ? st.bytes
+			    : vip_counters[k].f == V_NEW_FLOWS ? st.new_flows
+							       : st.drops;
 			sample_u64(b, vip_counters[k].name,
 				   vip_labels(s, &d->vips[i]), v);
 		}
@@ -159,8 +168,15 @@ static void render_vips(struct sl_daemon *d, struct sl_buf *b,
 	}
 }
 
-enum bfield { B_PACKETS, B_BYTES, B_NEW_FLOWS, B_UP, B_DRAINED, B_WEIGHT,
-	      B_LATENCY };
+enum bfield {
+	B_PACKETS,
+	B_BYTES,
+	B_NEW_FLOWS,
+	B_UP,
+	B_DRAINED,
+	B_WEIGHT,
+	B_LATENCY
+};
 
 static const struct {
 	const char *name, *type, *help;
@@ -168,8 +184,8 @@ static const struct {
 } backend_metrics[] = {
 	{ "sluice_backend_packets_total", "counter",
 	  "Packets sent to the backend.", B_PACKETS },
-	{ "sluice_backend_bytes_total", "counter",
-	  "Bytes sent to the backend.", B_BYTES },
+	{ "sluice_backend_bytes_total", "counter", "Bytes sent to the backend.",
+	  B_BYTES },
 	{ "sluice_backend_new_flows_total", "counter",
 	  "Flows given to the backend by Maglev.", B_NEW_FLOWS },
 	{ "sluice_backend_up", "gauge",
@@ -179,8 +195,7 @@ static const struct {
 	{ "sluice_backend_weight", "gauge",
 	  "Effective Maglev weight of the backend.", B_WEIGHT },
 	{ "sluice_backend_check_latency_seconds", "gauge",
-	  "Duration of the backend's last completed health check.",
-	  B_LATENCY },
+	  "Duration of the backend's last completed health check.", B_LATENCY },
 };
 
 /*
@@ -199,8 +214,9 @@ static bool backend_value(struct sl_daemon *d, const struct sl_backend_rt *be,
 	case B_NEW_FLOWS:
 		if (!sl_report_backend_stats(d, be, &st))
 			return false;
-		*u = f == B_PACKETS ? st.packets :
-		     f == B_BYTES ? st.bytes : st.new_flows;
+		*u = f == B_PACKETS ? st.packets
+		     : f == B_BYTES ? st.bytes
+				    : st.new_flows;
 		return true;
 	case B_UP:
 		*u = be->health == SL_HC_UP;
@@ -237,7 +253,8 @@ static void render_backends(struct sl_daemon *d, struct sl_buf *b,
 			const struct sl_vip_rt *v = &d->vips[i];
 
 			for (j = 0; j < v->cfg->n_backends; j++) {
-				const struct sl_backend_rt *be = &v->backends[j];
+				const struct sl_backend_rt *be =
+					&v->backends[j];
 
 				if (!backend_value(d, be, backend_metrics[k].f,
 						   &u, &fv, &is_f))
@@ -247,8 +264,8 @@ static void render_backends(struct sl_daemon *d, struct sl_buf *b,
 					sample_f(b, backend_metrics[k].name, l,
 						 fv);
 				else
-					sample_u64(b, backend_metrics[k].name, l,
-						   u);
+					sample_u64(b, backend_metrics[k].name,
+						   l, u);
 			}
 		}
 	}
@@ -270,18 +287,19 @@ static void render_backends(struct sl_daemon *d, struct sl_buf *b,
 	}
 }
 
-#define LCORE_COUNTERS(X)                                                     \
-	X(rx_packets, "Packets received by the dataplane.")                   \
-	X(rx_bytes, "Bytes received by the dataplane.")                       \
-	X(tx_packets, "Packets sent by the dataplane.")                       \
-	X(tx_bytes, "Bytes sent by the dataplane.")                           \
-	X(flow_hits, "Packets that found their flow in the flow table.")      \
-	X(flow_misses, "New flows given a backend by Maglev.")                \
-	X(flow_evictions, "Live flow-table entries evicted to make room.")    \
-	X(flow_repicks, "Flows re-picked because their backend went away.")   \
-	X(arp_replies, "ARP and NDP answers sent.")                           \
-	X(icmp_echo_replies, "ICMP echo replies sent for VIPs.")              \
-	X(icmp_too_big_sent, "ICMP fragmentation-needed / packet-too-big sent.") \
+#define LCORE_COUNTERS(X)                                                   \
+	X(rx_packets, "Packets received by the dataplane.")                 \
+	X(rx_bytes, "Bytes received by the dataplane.")                     \
+	X(tx_packets, "Packets sent by the dataplane.")                     \
+	X(tx_bytes, "Bytes sent by the dataplane.")                         \
+	X(flow_hits, "Packets that found their flow in the flow table.")    \
+	X(flow_misses, "New flows given a backend by Maglev.")              \
+	X(flow_evictions, "Live flow-table entries evicted to make room.")  \
+	X(flow_repicks, "Flows re-picked because their backend went away.") \
+	X(arp_replies, "ARP and NDP answers sent.")                         \
+	X(icmp_echo_replies, "ICMP echo replies sent for VIPs.")            \
+	X(icmp_too_big_sent,                                                \
+	  "ICMP fragmentation-needed / packet-too-big sent.")               \
 	X(icmp_errors_forwarded, "ICMP errors forwarded to a flow's backend.")
 
 static void render_dataplane(struct sl_daemon *d, struct sl_buf *b,
@@ -292,9 +310,9 @@ static void render_dataplane(struct sl_daemon *d, struct sl_buf *b,
 	bool have = sl_report_lcore_totals(d, &st);
 	unsigned int i;
 
-#define LCORE_FAMILY(field, help)                                             \
-	family(b, "sluice_" #field "_total", "counter", help);                \
-	if (have)                                                             \
+#define LCORE_FAMILY(field, help)                              \
+	family(b, "sluice_" #field "_total", "counter", help); \
+	if (have)                                              \
 		sample_u64(b, "sluice_" #field "_total", "", st.field);
 	LCORE_COUNTERS(LCORE_FAMILY)
 #undef LCORE_FAMILY
@@ -432,11 +450,12 @@ static ssize_t head_complete(void *arg, const char *req, size_t len,
 			     size_t from)
 {
 	return memmem(req, len, "\r\n\r\n", 4) || memmem(req, len, "\n\n", 2)
-		       ? (ssize_t)len : -1;
+		       ? (ssize_t)len
+		       : -1;
 }
 
-static void http_reply(void *arg, enum sl_conn_end end, char *req,
-		       size_t len, struct sl_buf *out)
+static void http_reply(void *arg, enum sl_conn_end end, char *req, size_t len,
+		       struct sl_buf *out)
 {
 	if (end == SL_CONN_TOO_BIG)
 		respond_text(out, 431, "Request Header Fields Too Large", "",
@@ -481,7 +500,8 @@ struct sl_metrics *sl_metrics_open(struct sl_daemon *d, char *err,
 		s6->sin6_port = htons(ctl->metrics_port);
 		memcpy(&s6->sin6_addr, &ctl->metrics_addr, 16);
 		sl = sizeof(*s6);
-		snprintf(where, sizeof(where), "[%s]:%u", ip, ctl->metrics_port);
+		snprintf(where, sizeof(where), "[%s]:%u", ip,
+			 ctl->metrics_port);
 	} else {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
@@ -514,9 +534,9 @@ struct sl_metrics *sl_metrics_open(struct sl_daemon *d, char *err,
 	what = "getsockname";
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
 		goto fail;
-	m->port = ntohs(ss.ss_family == AF_INET6 ?
-				((struct sockaddr_in6 *)&ss)->sin6_port :
-				((struct sockaddr_in *)&ss)->sin_port);
+	m->port = ntohs(ss.ss_family == AF_INET6
+				? ((struct sockaddr_in6 *)&ss)->sin6_port
+				: ((struct sockaddr_in *)&ss)->sin_port);
 	what = "cannot add it to the event loop";
 	m->srv = sl_conn_open(d->loop, fd, &http_proto, d);
 	if (!m->srv)

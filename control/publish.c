@@ -79,8 +79,8 @@ struct sl_publisher *sl_publisher_new(struct sl_shm *shm, char *err,
 	p->idx = calloc(h->max_vip_index, sizeof(*p->idx));
 	p->idx_new = calloc(h->max_vip_index, sizeof(*p->idx_new));
 	p->scratch = sl_maglev_scratch_new();
-	if (!p->vip || !p->be || !p->cache || !p->vpub || !p->bpub ||
-	    !p->chg || !p->prev || !p->idx || !p->idx_new || !p->scratch)
+	if (!p->vip || !p->be || !p->cache || !p->vpub || !p->bpub || !p->chg ||
+	    !p->prev || !p->idx || !p->idx_new || !p->scratch)
 		goto nomem;
 	pub_recover(p);
 	p->info.gen = __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE);
@@ -152,8 +152,8 @@ static int lagging_row(const struct sl_shm_header *h, sl_u64 gen)
 
 bool sl_publish_ready(const struct sl_publisher *p)
 {
-	return lagging_row(p->h, __atomic_load_n(&p->h->gen,
-						 __ATOMIC_ACQUIRE)) < 0;
+	return lagging_row(p->h,
+			   __atomic_load_n(&p->h->gen, __ATOMIC_ACQUIRE)) < 0;
 }
 
 static int wait_quiescent(struct sl_publisher *p, char *err, size_t errlen)
@@ -334,7 +334,8 @@ int sl_publish(struct sl_publisher *p, const struct sl_pub_vip *vips,
 	if (n > p->h->max_vips) {
 		pub_fail(err, errlen,
 			 "%u VIPs exceed the shared memory's capacity of %u; "
-			 "nothing published", n, p->h->max_vips);
+			 "nothing published",
+			 n, p->h->max_vips);
 		return -ENOSPC;
 	}
 	memset(&bd, 0, sizeof(bd));

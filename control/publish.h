@@ -34,9 +34,9 @@ struct sl_config;
 /* Capacities fixed when the file is created. */
 struct sl_shm_caps {
 	sl_u32 max_vips;
-	sl_u32 max_backends;  /* all VIPs together */
-	sl_u32 max_maglev;    /* Maglev entries per slot, all VIPs together */
-	sl_u32 max_lcores;    /* stats rows, 1 .. SL_MAX_LCORES */
+	sl_u32 max_backends; /* all VIPs together */
+	sl_u32 max_maglev;   /* Maglev entries per slot, all VIPs together */
+	sl_u32 max_lcores;   /* stats rows, 1 .. SL_MAX_LCORES */
 };
 
 struct sl_shm;
@@ -81,8 +81,7 @@ bool sl_shm_on_hugepages(const struct sl_shm *shm);
  * The array offsets of a table slot of this file (vips_off, vip_index_off,
  * backends_off, maglev_off); the same for both slots and every generation.
  */
-void sl_shm_slot_layout(const struct sl_shm_header *h,
-			struct sl_table_hdr *t);
+void sl_shm_slot_layout(const struct sl_shm_header *h, struct sl_table_hdr *t);
 
 /* Store the publisher's pid and CLOCK_MONOTONIC heartbeat. */
 void sl_shm_heartbeat(struct sl_shm *shm);
@@ -98,22 +97,22 @@ bool sl_shm_dp_alive(const struct sl_shm_header *h);
 
 struct sl_pub_backend {
 	union sl_addr addr;
-	sl_u8 family;            /* SL_AF_INET / SL_AF_INET6 */
+	sl_u8 family; /* SL_AF_INET / SL_AF_INET6 */
 	sl_be16 port;
-	sl_u32 weight;           /* 0: no new flows (as drained) */
+	sl_u32 weight;		     /* 0: no new flows (as drained) */
 	enum sl_backend_state state; /* UP, DRAINED or DOWN */
-	sl_u8 mac[6];            /* l2dsr static MAC, or zero */
+	sl_u8 mac[6];		     /* l2dsr static MAC, or zero */
 };
 
 struct sl_pub_vip {
-	const char *name;        /* may be NULL; truncated to SL_VIP_NAME_LEN-1 */
+	const char *name; /* may be NULL; truncated to SL_VIP_NAME_LEN-1 */
 	union sl_addr addr;
 	sl_u8 family;
-	sl_be16 port;            /* 0 (or flag SL_VIP_F_PORT_ANY): any port */
-	sl_u8 proto;             /* SL_IPPROTO_TCP / SL_IPPROTO_UDP */
-	sl_u8 method;            /* enum sl_method */
-	sl_u8 flags;             /* enum sl_vip_flags */
-	sl_u32 table_size;       /* Maglev M, prime; 0: SL_MAGLEV_M_DEFAULT */
+	sl_be16 port;	   /* 0 (or flag SL_VIP_F_PORT_ANY): any port */
+	sl_u8 proto;	   /* SL_IPPROTO_TCP / SL_IPPROTO_UDP */
+	sl_u8 method;	   /* enum sl_method */
+	sl_u8 flags;	   /* enum sl_vip_flags */
+	sl_u32 table_size; /* Maglev M, prime; 0: SL_MAGLEV_M_DEFAULT */
 	const struct sl_pub_backend *backends;
 	unsigned int n_backends;
 };
@@ -165,11 +164,11 @@ struct sl_publish_info {
 	sl_u64 gen;
 	unsigned int vips;
 	unsigned int backends;
-	unsigned int maglev_built;   /* tables computed */
-	unsigned int maglev_copied;  /* tables reused from the cache */
+	unsigned int maglev_built;  /* tables computed */
+	unsigned int maglev_copied; /* tables reused from the cache */
 	/* What the slot write cost (the slot held generation gen - 2): */
-	bool ids_reused;     /* identities as last time: nothing sorted */
-	bool full_write;     /* everything written (first two publishes) */
+	bool ids_reused; /* identities as last time: nothing sorted */
+	bool full_write; /* everything written (first two publishes) */
 	unsigned int vips_written;     /* VIP entries */
 	unsigned int backends_written; /* backend entries */
 	unsigned int maglev_written;   /* Maglev regions (tables or zeros) */
@@ -201,7 +200,7 @@ struct sl_pub_override {
 	sl_u8 family;
 	sl_be16 port;
 	enum sl_backend_state state; /* 0: keep */
-	long weight;                 /* < 0: keep */
+	long weight;		     /* < 0: keep */
 };
 
 /*
@@ -215,8 +214,8 @@ int sl_pub_override_parse(const char *spec, struct sl_pub_override *o);
  * SL_BACKEND_UP) for backend be of VIP vip, indices into cfg->vips and
  * cfg->vips[vip].backends.
  */
-typedef void (*sl_pub_backend_fn)(void *arg, unsigned int vip,
-				  unsigned int be, struct sl_pub_backend *b);
+typedef void (*sl_pub_backend_fn)(void *arg, unsigned int vip, unsigned int be,
+				  struct sl_pub_backend *b);
 
 /*
  * The publisher's input for cfg, the one conversion of config VIPs and
@@ -226,9 +225,8 @@ typedef void (*sl_pub_backend_fn)(void *arg, unsigned int vip,
  * the caller's to free; they point into cfg (names), so cfg must outlive
  * them. 0, or -ENOMEM with both set to NULL.
  */
-int sl_pub_vips_from_config(const struct sl_config *cfg,
-			    sl_pub_backend_fn fn, void *arg,
-			    struct sl_pub_vip **vips,
+int sl_pub_vips_from_config(const struct sl_config *cfg, sl_pub_backend_fn fn,
+			    void *arg, struct sl_pub_vip **vips,
 			    struct sl_pub_backend **bes);
 
 /*

@@ -76,9 +76,8 @@ void sl_shm_caps_for_config(const struct sl_config *cfg, bool need,
 
 #define PREFETCH_AHEAD 8
 
-int sl_pub_vips_from_config(const struct sl_config *cfg,
-			    sl_pub_backend_fn fn, void *arg,
-			    struct sl_pub_vip **vips_out,
+int sl_pub_vips_from_config(const struct sl_config *cfg, sl_pub_backend_fn fn,
+			    void *arg, struct sl_pub_vip **vips_out,
 			    struct sl_pub_backend **bes_out)
 {
 	struct sl_pub_vip *vips;

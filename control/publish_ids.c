@@ -126,8 +126,8 @@ static bool be_key_eq(const struct sl_pub_backend *b, const struct be_key *k)
 }
 
 /* True when vips lists the identities of pl in the same order. */
-bool pub_same_identities(const struct plan *pl,
-			 const struct sl_pub_vip *vips, unsigned int n)
+bool pub_same_identities(const struct plan *pl, const struct sl_pub_vip *vips,
+			 unsigned int n)
 {
 	struct sl_vip_key k;
 	unsigned int i, j;
@@ -171,7 +171,8 @@ static int sort_input(struct build *bd, const struct sl_pub_vip *vips,
 		if (!cmp_vin(&bd->vin[i - 1], &bd->vin[i])) {
 			pub_fail(err, errlen,
 				 "vip %s: same address, port and protocol as "
-				 "vip %s", pub_vname(bd->vin[i].v),
+				 "vip %s",
+				 pub_vname(bd->vin[i].v),
 				 pub_vname(bd->vin[i - 1].v));
 			return -EINVAL;
 		}
@@ -369,8 +370,8 @@ static int make_plan(struct build *bd, const struct sl_pub_vip *vips,
 
 /* Identities differ from the last commit's: sort, merge, plan, index. */
 int pub_new_identities(struct sl_publisher *p, struct build *bd,
-		       const struct sl_pub_vip *vips, unsigned int n,
-		       size_t nb, char *err, size_t errlen)
+		       const struct sl_pub_vip *vips, unsigned int n, size_t nb,
+		       char *err, size_t errlen)
 {
 	const struct sl_shm_header *h = p->h;
 	sl_u32 i;
@@ -399,10 +400,9 @@ int pub_new_identities(struct sl_publisher *p, struct build *bd,
 		return rc;
 	bd->pl = &bd->plan;
 	bd->brec = bd->be;
-	bd->idx_changed =
-		bd->idx_size != p->idx_size ||
-		memcmp(p->idx_new, p->idx,
-		       (size_t)bd->idx_size * sizeof(*p->idx));
+	bd->idx_changed = bd->idx_size != p->idx_size ||
+			  memcmp(p->idx_new, p->idx,
+				 (size_t)bd->idx_size * sizeof(*p->idx));
 	bd->idx = bd->idx_changed ? p->idx_new : p->idx;
 	return 0;
 }

@@ -75,7 +75,7 @@ struct mg_cache {
 	void *sig;
 	size_t sig_len;
 	sl_u32 *table;
-	sl_u64 ver;     /* unique per build, 0: none */
+	sl_u64 ver; /* unique per build, 0: none */
 };
 
 /*
@@ -87,7 +87,7 @@ struct mg_cache {
 struct plan_vip {
 	struct sl_vip_key key;
 	sl_u32 n_backends;
-	sl_u32 first;     /* flat index of its first backend */
+	sl_u32 first; /* flat index of its first backend */
 	sl_u32 id;
 };
 
@@ -97,33 +97,33 @@ struct plan {
 	size_t n_bin;
 	struct plan_vip *vip; /* n_vin, input order */
 	struct be_key *bkey;  /* n_bin, input order, VIP after VIP */
-	sl_u32 *bid;          /* n_bin: backend ids */
-	sl_u32 *sorted;       /* n_bin: per VIP, its flat indices sorted */
+	sl_u32 *bid;	      /* n_bin: backend ids */
+	sl_u32 *sorted;	      /* n_bin: per VIP, its flat indices sorted */
 };
 
 struct sl_publisher {
 	struct sl_shm *shm;
 	struct sl_shm_header *h;
 	unsigned int wait_ms;
-	struct vip_rec *vip;    /* max_vips */
-	struct be_rec *be;      /* max_backends */
-	sl_u32 vip_hw, be_hw;   /* high-water marks: n_vips / n_backends */
+	struct vip_rec *vip;	/* max_vips */
+	struct be_rec *be;	/* max_backends */
+	sl_u32 vip_hw, be_hw;	/* high-water marks: n_vips / n_backends */
 	struct mg_cache *cache; /* max_vips */
-	sl_u64 ver_next;        /* last table version handed out */
+	sl_u64 ver_next;	/* last table version handed out */
 	struct sl_maglev_scratch *scratch;
-	struct plan plan;       /* of the last committed input */
+	struct plan plan; /* of the last committed input */
 	/* What the active slot holds (see struct vip_pub). */
-	struct vip_pub *vpub;   /* max_vips */
-	struct be_pub *bpub;    /* max_backends */
-	struct be_chg *chg;     /* max_backends: this publish's changes */
-	struct be_chg *prev;    /* max_backends: the last commit's */
+	struct vip_pub *vpub; /* max_vips */
+	struct be_pub *bpub;  /* max_backends */
+	struct be_chg *chg;   /* max_backends: this publish's changes */
+	struct be_chg *prev;  /* max_backends: the last commit's */
 	size_t n_chg, n_prev;
 	struct sl_vip_slot *idx, *idx_new; /* max_vip_index each */
 	sl_u32 idx_size;
 	sl_u64 idx_gen;
 	struct sl_hash_key seed;
 	bool seed_valid;
-	sl_u64 last_gen;        /* generation of the last commit */
+	sl_u64 last_gen;	/* generation of the last commit */
 	unsigned int full_left; /* publishes still to write in full */
 	struct sl_publish_info info;
 };
@@ -132,14 +132,14 @@ struct sl_publisher {
 struct vin {
 	struct sl_vip_key key;
 	const struct sl_pub_vip *v;
-	sl_u32 pos;      /* in the input */
+	sl_u32 pos; /* in the input */
 	sl_u32 id;
 };
 
 struct bin {
 	struct be_ident key;
 	struct vin *vin;
-	sl_u32 f;        /* flat input index */
+	sl_u32 f; /* flat input index */
 	sl_u32 id;
 };
 
@@ -147,7 +147,7 @@ struct bin {
 struct vout {
 	bool used;
 	bool ent_changed, mg_changed;
-	sl_u32 in;       /* input position */
+	sl_u32 in; /* input position */
 	sl_u32 mg_off, mg_m;
 	sl_u64 ver;
 	struct sl_vip_entry ent;
@@ -155,7 +155,7 @@ struct vout {
 
 /* Everything one publish builds before it commits. */
 struct build {
-	bool reuse;              /* identities as in p->plan */
+	bool reuse; /* identities as in p->plan */
 	/* Only when identities changed: */
 	struct vin *vin;
 	struct bin *bin;
@@ -169,8 +169,8 @@ struct build {
 	const struct be_rec *brec; /* id records in force */
 	sl_u32 vip_hw, be_hw;
 	sl_u32 maglev_used;
-	struct vout *vout;       /* vip_hw */
-	bool *dirty;             /* per input VIP: table inputs may differ */
+	struct vout *vout; /* vip_hw */
+	bool *dirty;	   /* per input VIP: table inputs may differ */
 	const struct sl_vip_slot *idx;
 	sl_u32 idx_size;
 	bool idx_changed;
@@ -188,17 +188,17 @@ const char *pub_vname(const struct sl_pub_vip *v);
 /* Ids and epochs from the active slot of a re-attached file. */
 void pub_recover(struct sl_publisher *p);
 /* True when vips lists the identities of pl in the same order. */
-bool pub_same_identities(const struct plan *pl,
-			 const struct sl_pub_vip *vips, unsigned int n);
+bool pub_same_identities(const struct plan *pl, const struct sl_pub_vip *vips,
+			 unsigned int n);
 /* Identities differ from the last commit's: sort, merge, plan, index. */
 int pub_new_identities(struct sl_publisher *p, struct build *bd,
-		       const struct sl_pub_vip *vips, unsigned int n,
-		       size_t nb, char *err, size_t errlen);
+		       const struct sl_pub_vip *vips, unsigned int n, size_t nb,
+		       char *err, size_t errlen);
 
 /* ---- publish_write.c: tables, the VIP index, writing the slot ----------- */
 
-int pub_make_index(struct build *bd, struct sl_vip_slot *idx,
-		   sl_u32 max_index, sl_u32 *size_out);
+int pub_make_index(struct build *bd, struct sl_vip_slot *idx, sl_u32 max_index,
+		   sl_u32 *size_out);
 void pub_diff_backends(struct sl_publisher *p, struct build *bd,
 		       const struct sl_pub_vip *vips, unsigned int n);
 int pub_build_tables(struct sl_publisher *p, struct build *bd,

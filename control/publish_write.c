@@ -256,8 +256,8 @@ int pub_build_tables(struct sl_publisher *p, struct build *bd,
 		     const struct sl_hash_key *seed, char *err, size_t errlen)
 {
 	const struct plan *pl = bd->pl;
-	bool seed_changed = !p->seed_valid ||
-			    memcmp(seed, &p->seed, sizeof(*seed));
+	bool seed_changed =
+		!p->seed_valid || memcmp(seed, &p->seed, sizeof(*seed));
 	sl_u64 off = 0;
 	unsigned int i;
 	sl_u32 id;
@@ -353,8 +353,8 @@ static bool same_frag_group(const struct vin *a, const struct vin *b)
  * The index of the sorted VIPs into idx (max_index slots); *size gets its
  * size. Only when identities changed; otherwise the last one stands.
  */
-int pub_make_index(struct build *bd, struct sl_vip_slot *idx,
-		   sl_u32 max_index, sl_u32 *size_out)
+int pub_make_index(struct build *bd, struct sl_vip_slot *idx, sl_u32 max_index,
+		   sl_u32 *size_out)
 {
 	struct vin **g = calloc(bd->n_vin + 1, sizeof(*g));
 	unsigned int k, e, groups = 0;
@@ -409,8 +409,7 @@ int pub_make_index(struct build *bd, struct sl_vip_slot *idx,
  * everything when full. Cannot fail: all was built before.
  */
 void pub_write_slot(struct sl_publisher *p, struct build *bd,
-		    const struct sl_table_params *params, sl_u64 gen,
-		    bool full)
+		    const struct sl_table_params *params, sl_u64 gen, bool full)
 {
 	struct sl_shm_header *h = p->h;
 	struct sl_table_hdr *t = sl_table_slot(h, gen);

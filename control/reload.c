@@ -35,7 +35,7 @@ struct ident {
 
 struct ident_map {
 	struct ident *keys;
-	sl_u32 *val;  /* value + 1, 0 = empty */
+	sl_u32 *val; /* value + 1, 0 = empty */
 	sl_u32 mask;
 };
 
@@ -67,8 +67,7 @@ static void ident_map_free(struct ident_map *m)
 	free(m->val);
 }
 
-static void ident_map_put(struct ident_map *m, const struct ident *k,
-			  sl_u32 v)
+static void ident_map_put(struct ident_map *m, const struct ident *k, sl_u32 v)
 {
 	sl_u32 j;
 
@@ -166,7 +165,8 @@ static int carry(const struct sl_config *oc, struct sl_vip_rt *ov,
 			ob = &ov[o].backends[ob_i];
 			*nb = *ob;
 			nb->cfg = &nc->vips[i].backends[j];
-			if (memcmp(&nb->cfg->hc, &ob->cfg->hc, sizeof(nb->cfg->hc))) {
+			if (memcmp(&nb->cfg->hc, &ob->cfg->hc,
+				   sizeof(nb->cfg->hc))) {
 				nb->ok_in_row = 0;
 				nb->fail_in_row = 0;
 			}
@@ -187,28 +187,34 @@ static int check_reloadable(const struct sl_daemon *d,
 	const struct sl_shm_header *h;
 
 	if (strcmp(oc->instance, nc->instance) != 0) {
-		snprintf(err, errlen, "%s: instance: \"%s\" cannot change on "
-			 "reload (running \"%s\"); restart sluiced", nc->file,
-			 nc->instance, oc->instance);
+		snprintf(err, errlen,
+			 "%s: instance: \"%s\" cannot change on "
+			 "reload (running \"%s\"); restart sluiced",
+			 nc->file, nc->instance, oc->instance);
 		return -EINVAL;
 	}
 	if (oc->dp.mode != nc->dp.mode) {
-		snprintf(err, errlen, "%s: dataplane.mode cannot change on "
-			 "reload; restart sluiced", nc->file);
+		snprintf(err, errlen,
+			 "%s: dataplane.mode cannot change on "
+			 "reload; restart sluiced",
+			 nc->file);
 		return -EINVAL;
 	}
 	if (!d->shm)
 		return 0;
 	h = sl_shm_header(d->shm);
 	sl_shm_caps_for_config(nc, true, &need);
-	if (need.max_vips > h->max_vips || need.max_backends > h->max_backends ||
+	if (need.max_vips > h->max_vips ||
+	    need.max_backends > h->max_backends ||
 	    need.max_maglev > h->max_maglev) {
-		snprintf(err, errlen, "%s: needs %u VIPs, %u backends and %u "
-			 "Maglev entries; the shared memory %s holds %u, %u and "
-			 "%u; restart sluiced and sluice-dp to resize it",
-			 nc->file, need.max_vips, need.max_backends,
-			 need.max_maglev, sl_shm_path(d->shm), h->max_vips,
-			 h->max_backends, h->max_maglev);
+		snprintf(
+			err, errlen,
+			"%s: needs %u VIPs, %u backends and %u "
+			"Maglev entries; the shared memory %s holds %u, %u and "
+			"%u; restart sluiced and sluice-dp to resize it",
+			nc->file, need.max_vips, need.max_backends,
+			need.max_maglev, sl_shm_path(d->shm), h->max_vips,
+			h->max_backends, h->max_maglev);
 		return -ENOSPC;
 	}
 	return 0;
@@ -254,9 +260,11 @@ int sl_daemon_reload(struct sl_daemon *d, char *err, size_t errlen)
 	d->last_reload_error[0] = 0;
 	for (i = 0; i < nc->n_warnings; i++)
 		sl_log(LOG_WARNING, "warning: %s", nc->warnings[i]);
-	sl_log(LOG_NOTICE, "reloaded %s: %u VIPs (%u new), %u backends "
-	       "(%u new, state of %u carried)", d->config_path, nc->n_vips,
-	       df.vips_added, sl_config_count_backends(nc), df.backends_added,
+	sl_log(LOG_NOTICE,
+	       "reloaded %s: %u VIPs (%u new), %u backends "
+	       "(%u new, state of %u carried)",
+	       d->config_path, nc->n_vips, df.vips_added,
+	       sl_config_count_backends(nc), df.backends_added,
 	       df.backends_kept);
 	sl_daemon_schedule_publish(d);
 	return 0;

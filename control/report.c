@@ -43,8 +43,8 @@ void sl_report_dataplane(const struct sl_daemon *d, struct sl_report_dp *dp)
 	if (n > SL_MAX_LCORES)
 		n = SL_MAX_LCORES;
 	if (dp->pid) {
-		sl_u64 hb = __atomic_load_n(&h->dp_heartbeat_ns,
-					    __ATOMIC_RELAXED);
+		sl_u64 hb =
+			__atomic_load_n(&h->dp_heartbeat_ns, __ATOMIC_RELAXED);
 
 		if (hb) {
 			dp->has_heartbeat = true;
@@ -107,10 +107,12 @@ static const struct sl_stats_snap *snapshot(const struct sl_daemon *cd)
 		for (j = 0; j < v->cfg->n_backends; j++)
 			if (v->backends[j].backend_id >= 0 &&
 			    (unsigned int)v->backends[j].backend_id + 1 > nb)
-				nb = (unsigned int)v->backends[j].backend_id + 1;
+				nb = (unsigned int)v->backends[j].backend_id +
+				     1;
 	}
 	if (nv > s->nv || nb > s->nb) {
-		struct sl_vip_stats *vs = realloc(s->vips, (nv + 1) * sizeof(*vs));
+		struct sl_vip_stats *vs =
+			realloc(s->vips, (nv + 1) * sizeof(*vs));
 		struct sl_backend_stats *bs;
 
 		if (vs)

@@ -25,14 +25,14 @@ struct sl_vip_rt;
 struct sl_backend_rt;
 
 struct sl_report_dp {
-	bool attached;          /* a dataplane source exists (shm or xdp) */
-	bool alive;             /* its process answers and beats */
-	sl_u64 pid;             /* 0 when unknown */
+	bool attached; /* a dataplane source exists (shm or xdp) */
+	bool alive;    /* its process answers and beats */
+	sl_u64 pid;    /* 0 when unknown */
 	bool has_heartbeat;
 	sl_u64 heartbeat_age_ns;
-	unsigned int lcores;    /* lcores (or CPUs) reporting */
+	unsigned int lcores; /* lcores (or CPUs) reporting */
 	bool has_table_gen;
-	sl_u64 table_gen;       /* oldest generation an online lcore uses */
+	sl_u64 table_gen; /* oldest generation an online lcore uses */
 };
 
 void sl_report_dataplane(const struct sl_daemon *d, struct sl_report_dp *dp);
@@ -57,7 +57,7 @@ void sl_report_count(const struct sl_daemon *d, const struct sl_vip_rt *v,
 /* "192.0.2.10", "2001:db8::1" */
 const char *sl_report_addr(char *buf, size_t len, sl_u8 family,
 			   const union sl_addr *a);
-const char *sl_report_mode_name(sl_u8 mode);     /* dpdk, xdp */
+const char *sl_report_mode_name(sl_u8 mode); /* dpdk, xdp */
 
 /* The name of a drop reason (SL_DROP_LIST), a metric label; NULL if none. */
 const char *sl_report_drop_name(unsigned int reason);

@@ -103,24 +103,24 @@ static void layout_of(const struct sl_shm_caps *c, struct layout *l)
 		       SL_CACHE_LINE);
 	l->index_off = (sl_u32)off;
 	off = align_up(off + (sl_u64)l->max_vip_index *
-				     sizeof(struct sl_vip_slot), SL_CACHE_LINE);
+				       sizeof(struct sl_vip_slot),
+		       SL_CACHE_LINE);
 	l->be_off = (sl_u32)off;
 	off = align_up(off + (sl_u64)c->max_backends *
-				     sizeof(struct sl_backend_entry),
+				       sizeof(struct sl_backend_entry),
 		       SL_CACHE_LINE);
 	l->mg_off = (sl_u32)off;
 	l->slot_size = align_up(off + (sl_u64)c->max_maglev * 4, PAGE);
-	l->stats_size = (sl_u64)c->max_lcores *
-			(sizeof(struct sl_lcore_stats) +
-			 (sl_u64)c->max_vips * sizeof(struct sl_vip_stats) +
-			 (sl_u64)c->max_backends *
-				 sizeof(struct sl_backend_stats));
+	l->stats_size =
+		(sl_u64)c->max_lcores *
+		(sizeof(struct sl_lcore_stats) +
+		 (sl_u64)c->max_vips * sizeof(struct sl_vip_stats) +
+		 (sl_u64)c->max_backends * sizeof(struct sl_backend_stats));
 	l->total = align_up(sizeof(struct sl_shm_header), PAGE) +
 		   2 * l->slot_size + align_up(l->stats_size, PAGE);
 }
 
-void sl_shm_slot_layout(const struct sl_shm_header *h,
-			struct sl_table_hdr *t)
+void sl_shm_slot_layout(const struct sl_shm_header *h, struct sl_table_hdr *t)
 {
 	struct sl_shm_caps c = {
 		.max_vips = h->max_vips,
@@ -148,11 +148,12 @@ static int check_caps(const struct sl_shm_caps *c, struct sl_shm_caps *out,
 	    c->max_maglev > (1u << 28) || !c->max_lcores ||
 	    c->max_lcores > SL_MAX_LCORES) {
 		fail(err, errlen,
-		     "shared memory capacities out of range: %u VIPs (1..32768), "
+		     "shared memory capacities out of range: %u VIPs "
+		     "(1..32768), "
 		     "%u backends (1..16777216), %u Maglev entries "
 		     "(1..268435456), %u lcores (1..%u)",
-		     c->max_vips, c->max_backends, c->max_maglev,
-		     c->max_lcores, SL_MAX_LCORES);
+		     c->max_vips, c->max_backends, c->max_maglev, c->max_lcores,
+		     SL_MAX_LCORES);
 		return -EINVAL;
 	}
 	return 0;
@@ -181,8 +182,8 @@ static bool is_hugetlbfs(const char *dir)
 {
 	struct statfs sf;
 
-	return statfs(dir, &sf) == 0 && (unsigned long)sf.f_type ==
-					       HUGETLBFS_MAGIC_;
+	return statfs(dir, &sf) == 0 &&
+	       (unsigned long)sf.f_type == HUGETLBFS_MAGIC_;
 }
 
 static bool fd_on_hugetlbfs(int fd, sl_u64 *page_size)
@@ -301,8 +302,8 @@ static int init_file(struct sl_shm *s, const char *instance,
 		     s->size, strerror(errno));
 		return -errno;
 	}
-	s->base = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       s->fd, 0);
+	s->base = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd,
+		       0);
 	if (s->base == MAP_FAILED) {
 		s->base = NULL;
 		fail(err, errlen, "%s: cannot map %zu bytes: %s", s->path,
@@ -377,7 +378,8 @@ static struct sl_shm *open_create(const char *path, const char *instance,
 			const struct sl_shm_header *h = s->base;
 
 			fail(err, errlen,
-			     "%s: holds %u VIPs, %u backends, %u Maglev entries, "
+			     "%s: holds %u VIPs, %u backends, %u Maglev "
+			     "entries, "
 			     "%u lcores but %u, %u, %u, %u are needed, and "
 			     "sluice-dp (pid %llu) still uses it; restart it",
 			     path, h->max_vips, h->max_backends, h->max_maglev,
@@ -448,8 +450,8 @@ struct sl_shm *sl_shm_create(const char *instance,
 	s = open_create(path, instance, &c, err, errlen, &rc);
 	if (!s && !path_override && !exists &&
 	    strncmp(path, HUGE_DIR "/", sizeof(HUGE_DIR)) == 0 &&
-	    (rc == -ENOMEM || rc == -ENOSPC || rc == -EINVAL ||
-	     rc == -EACCES || rc == -EPERM)) {
+	    (rc == -ENOMEM || rc == -ENOSPC || rc == -EINVAL || rc == -EACCES ||
+	     rc == -EPERM)) {
 		/* hugetlbfs mounted but short of free pages: use /dev/shm. */
 		snprintf(path, sizeof(path), SHM_DIR "/sluice-%s", instance);
 		s = open_create(path, instance, &c, err, errlen, &rc);
@@ -557,8 +559,7 @@ bool sl_shm_dp_alive(const struct sl_shm_header *h)
 
 /* ---- stats ---- */
 
-void sl_shm_sum_lcore(const struct sl_shm_header *h,
-		      struct sl_lcore_stats *out)
+void sl_shm_sum_lcore(const struct sl_shm_header *h, struct sl_lcore_stats *out)
 {
 	unsigned int l, i;
 

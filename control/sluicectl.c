@@ -51,11 +51,11 @@ typedef void (*render_fn)(const struct sl_json *result);
 
 struct cmd {
 	const char *name;
-	const char *args;		/* usage of the arguments */
+	const char *args; /* usage of the arguments */
 	const char *help;
 	int min_args, max_args;
-	local_fn run;			/* local commands */
-	render_fn render;		/* daemon commands */
+	local_fn run;	  /* local commands */
+	render_fn render; /* daemon commands */
 };
 
 static int cmd_help(const struct opts *o, int argc, char **argv);
@@ -68,13 +68,13 @@ static const struct cmd local_cmds[] = {
 	  cmd_check_config, NULL },
 };
 
-#define RENDER_DECL(id, name, args, min, max, help)                          \
+#define RENDER_DECL(id, name, args, min, max, help) \
 	static void render_##id(const struct sl_json *result);
 SL_CTL_COMMANDS(RENDER_DECL)
 #undef RENDER_DECL
 
 static const struct cmd daemon_cmds[] = {
-#define DAEMON_ROW(id, name, args, min, max, help)                           \
+#define DAEMON_ROW(id, name, args, min, max, help) \
 	{ name, args, help, min, max, NULL, render_##id },
 	SL_CTL_COMMANDS(DAEMON_ROW)
 #undef DAEMON_ROW
@@ -108,7 +108,7 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: sluicectl [-s SOCKET | -c CONFIG] [--json] COMMAND "
-		"[ARGS]\n\ncommands:\n");
+		   "[ARGS]\n\ncommands:\n");
 	for (i = 0; i < SL_ARRAY_SIZE(local_cmds); i++)
 		print_cmd(f, local_cmds[i].name, local_cmds[i].args,
 			  local_cmds[i].help);
@@ -116,7 +116,8 @@ static void usage(FILE *f)
 		if (find_cmd(daemon_cmds[i].name) == &daemon_cmds[i])
 			print_cmd(f, daemon_cmds[i].name, daemon_cmds[i].args,
 				  daemon_cmds[i].help);
-	fprintf(f, "\noptions:\n"
+	fprintf(f,
+		"\noptions:\n"
 		"  -s, --socket SOCKET          control socket of sluiced "
 		"(default " DEFAULT_SOCKET ")\n"
 		"  -c, --config CONFIG          use the control.socket of "
@@ -136,8 +137,10 @@ static int cmd_help(const struct opts *o, int argc, char **argv)
 	}
 	c = find_cmd(argv[0]);
 	if (!c) {
-		fprintf(stderr, "sluicectl: unknown command '%s' "
-			"(try 'sluicectl help')\n", argv[0]);
+		fprintf(stderr,
+			"sluicectl: unknown command '%s' "
+			"(try 'sluicectl help')\n",
+			argv[0]);
 		return EXIT_USAGE;
 	}
 	printf("usage: sluicectl %s%s%s\n", c->name, c->args[0] ? " " : "",
@@ -194,8 +197,7 @@ static int cmd_check_config(const struct opts *o, int argc, char **argv)
 	} else {
 		nb = sl_config_count_backends(cfg);
 		for (i = 0; i < cfg->n_warnings; i++)
-			fprintf(stderr, "warning: %s\n",
-				cfg->warnings[i]);
+			fprintf(stderr, "warning: %s\n", cfg->warnings[i]);
 		printf("%s: OK: %u VIP%s, %u backend%s\n", file, cfg->n_vips,
 		       cfg->n_vips == 1 ? "" : "s", nb, nb == 1 ? "" : "s");
 	}
@@ -221,8 +223,10 @@ static int exchange(const char *path, const char *line, struct sl_buf *reply)
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "sluicectl: %s: socket path longer than %zu "
-			"bytes\n", path, sizeof(sa.sun_path) - 1);
+		fprintf(stderr,
+			"sluicectl: %s: socket path longer than %zu "
+			"bytes\n",
+			path, sizeof(sa.sun_path) - 1);
 		return EXIT_FAILED;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -234,8 +238,10 @@ static int exchange(const char *path, const char *line, struct sl_buf *reply)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "sluicectl: cannot connect to %s: %s "
-			"(is sluiced running?)\n", path, strerror(errno));
+		fprintf(stderr,
+			"sluicectl: cannot connect to %s: %s "
+			"(is sluiced running?)\n",
+			path, strerror(errno));
 		close(fd);
 		return EXIT_FAILED;
 	}
@@ -244,8 +250,10 @@ static int exchange(const char *path, const char *line, struct sl_buf *reply)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "sluicectl: %s: sending the request: "
-				"%s\n", path, strerror(errno));
+			fprintf(stderr,
+				"sluicectl: %s: sending the request: "
+				"%s\n",
+				path, strerror(errno));
 			close(fd);
 			return EXIT_FAILED;
 		}
@@ -257,17 +265,20 @@ static int exchange(const char *path, const char *line, struct sl_buf *reply)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "sluicectl: %s: reading the reply: %s\n",
-				path, errno == EAGAIN ? "timed out" :
-				strerror(errno));
+			fprintf(stderr,
+				"sluicectl: %s: reading the reply: %s\n", path,
+				errno == EAGAIN ? "timed out"
+						: strerror(errno));
 			close(fd);
 			return EXIT_FAILED;
 		}
 		if (n == 0)
 			break;
 		if (reply->len + (size_t)n > SL_CTL_REPLY_MAX) {
-			fprintf(stderr, "sluicectl: %s: reply larger than %d "
-				"bytes\n", path, SL_CTL_REPLY_MAX);
+			fprintf(stderr,
+				"sluicectl: %s: reply larger than %d "
+				"bytes\n",
+				path, SL_CTL_REPLY_MAX);
 			close(fd);
 			return EXIT_FAILED;
 		}
@@ -279,8 +290,10 @@ static int exchange(const char *path, const char *line, struct sl_buf *reply)
 		return EXIT_FAILED;
 	}
 	if (!reply->len) {
-		fprintf(stderr, "sluicectl: %s: the daemon closed the "
-			"connection without a reply\n", path);
+		fprintf(stderr,
+			"sluicectl: %s: the daemon closed the "
+			"connection without a reply\n",
+			path);
 		return EXIT_FAILED;
 	}
 	return EXIT_OK;
@@ -300,8 +313,10 @@ static int run_daemon_cmd(const struct opts *o, const struct cmd *c, int argc,
 	sl_buf_puts(&req, c->name);
 	for (i = 0; i < argc; i++) {
 		if (!argv[i][0] || strpbrk(argv[i], " \t\r\n")) {
-			fprintf(stderr, "sluicectl: %s: argument '%s' may not "
-				"be empty or hold spaces\n", c->name, argv[i]);
+			fprintf(stderr,
+				"sluicectl: %s: argument '%s' may not "
+				"be empty or hold spaces\n",
+				c->name, argv[i]);
 			rc = EXIT_USAGE;
 			goto out;
 		}
@@ -361,9 +376,9 @@ out:
 struct table {
 	unsigned int ncols, nrows;
 	const char *head[TABLE_COLS_MAX];
-	bool right[TABLE_COLS_MAX];   /* numbers align right */
-	char **cells;                 /* nrows * ncols */
-	unsigned int cur;             /* cells filled in the current row */
+	bool right[TABLE_COLS_MAX]; /* numbers align right */
+	char **cells;		    /* nrows * ncols */
+	unsigned int cur;	    /* cells filled in the current row */
 };
 
 static void t_col(struct table *t, const char *head, bool right)
@@ -416,12 +431,13 @@ static void t_print(struct table *t)
 		}
 	for (r = 0; r <= t->nrows; r++) {
 		for (c = 0; c < t->ncols; c++) {
-			s = r == 0 ? t->head[c] :
-				     t->cells[(size_t)(r - 1) * t->ncols + c];
+			s = r == 0 ? t->head[c]
+				   : t->cells[(size_t)(r - 1) * t->ncols + c];
 			if (c == t->ncols - 1 && !t->right[c])
 				printf("%s", s);
 			else
-				printf(t->right[c] ? "%*s" : "%-*s", (int)w[c], s);
+				printf(t->right[c] ? "%*s" : "%-*s", (int)w[c],
+				       s);
 			if (c < t->ncols - 1)
 				fputs("  ", stdout);
 		}
@@ -476,7 +492,8 @@ static void print_duration(char *buf, size_t len, uint64_t s)
 		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m%02" PRIu64 "s",
 			 s / 3600, s / 60 % 60, s % 60);
 	else if (s >= 60)
-		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", s / 60,
+			 s % 60);
 	else
 		snprintf(buf, len, "%" PRIu64 "s", s);
 }
@@ -511,9 +528,11 @@ static void render_status(const struct sl_json *r)
 	printf("%-12s %s\n", "mode", txt(r, "mode", a, sizeof(a)));
 	printf("%-12s %s\n", "config", txt(r, "config_file", a, sizeof(a)));
 	printf("%-12s %" PRIu64 " (%" PRIu64 " published, %" PRIu64
-	       " failed%s)\n", "generation", num(r, "generation"),
-	       num(r, "publishes"), num(r, "publish_failures"),
-	       sl_json_get_bool(r, "publish_pending") ? ", change pending" : "");
+	       " failed%s)\n",
+	       "generation", num(r, "generation"), num(r, "publishes"),
+	       num(r, "publish_failures"),
+	       sl_json_get_bool(r, "publish_pending") ? ", change pending"
+						      : "");
 	printf("%-12s %" PRIu64 " ok, %" PRIu64 " failed\n", "reloads",
 	       num(r, "reloads"), num(r, "reload_failures"));
 	e = sl_json_get_str(r, "last_reload_error");
@@ -538,8 +557,9 @@ static void render_status(const struct sl_json *r)
 	}
 	printf("%-12s %" PRIu64 "\n", "vips", num(r, "vips"));
 	printf("%-12s %" PRIu64 " (%" PRIu64 " up, %" PRIu64 " down, %" PRIu64
-	       " drained)\n", "backends", num(be, "total"), num(be, "up"),
-	       num(be, "down"), num(be, "drained"));
+	       " drained)\n",
+	       "backends", num(be, "total"), num(be, "up"), num(be, "down"),
+	       num(be, "drained"));
 }
 
 static void render_vips(const struct sl_json *r)
@@ -565,8 +585,8 @@ static void render_vips(const struct sl_json *r)
 
 		t_cell(&t, "%s", txt(v, "name", b, sizeof(b)));
 		t_cell(&t, "%s", txt(v, "address", b, sizeof(b)));
-		t_cell(&t, "%s", num(v, "port") ? txt(v, "port", b, sizeof(b))
-						: "*");
+		t_cell(&t, "%s",
+		       num(v, "port") ? txt(v, "port", b, sizeof(b)) : "*");
 		t_cell(&t, "%s", txt(v, "proto", b, sizeof(b)));
 		t_cell(&t, "%s", txt(v, "method", b, sizeof(b)));
 		t_cell(&t, "%s", txt(v, "table_size", b, sizeof(b)));
@@ -624,10 +644,13 @@ static void render_backends(const struct sl_json *r)
 static void render_stats(const struct sl_json *r)
 {
 	static const char *const keys[] = {
-		"rx_packets", "rx_bytes", "tx_packets", "tx_bytes",
-		"flow_hits", "flow_misses", "flow_evictions", "flow_repicks",
-		"arp_replies", "icmp_echo_replies", "icmp_too_big_sent",
-		"icmp_errors_forwarded", "drops_total",
+		"rx_packets",	     "rx_bytes",
+		"tx_packets",	     "tx_bytes",
+		"flow_hits",	     "flow_misses",
+		"flow_evictions",    "flow_repicks",
+		"arp_replies",	     "icmp_echo_replies",
+		"icmp_too_big_sent", "icmp_errors_forwarded",
+		"drops_total",
 	};
 	const struct sl_json *drops = sl_json_get(r, "drops");
 	struct table t = { 0 };
@@ -660,8 +683,8 @@ static void render_drain_common(const struct sl_json *r)
 {
 	char a[64], b[80], s[32];
 
-	printf("vip %s: backend %s %s (state %s)\n", txt(r, "vip", a, sizeof(a)),
-	       txt(r, "backend", b, sizeof(b)),
+	printf("vip %s: backend %s %s (state %s)\n",
+	       txt(r, "vip", a, sizeof(a)), txt(r, "backend", b, sizeof(b)),
 	       sl_json_get_bool(r, "drained") ? "drained" : "undrained",
 	       txt(r, "state", s, sizeof(s)));
 }
@@ -753,7 +776,7 @@ int main(int argc, char **argv)
 	}
 	if (o.socket && o.config) {
 		fprintf(stderr, "sluicectl: -s and -c both name the socket; "
-			"give one\n");
+				"give one\n");
 		return EXIT_USAGE;
 	}
 	if (optind >= argc) {
@@ -762,8 +785,10 @@ int main(int argc, char **argv)
 	}
 	c = find_cmd(argv[optind]);
 	if (!c) {
-		fprintf(stderr, "sluicectl: unknown command '%s' "
-			"(try 'sluicectl help')\n", argv[optind]);
+		fprintf(stderr,
+			"sluicectl: unknown command '%s' "
+			"(try 'sluicectl help')\n",
+			argv[optind]);
 		return EXIT_USAGE;
 	}
 	nargs = argc - optind - 1;

@@ -55,8 +55,10 @@ static void enable_forwarding(const char *ifname)
 		if (fread(&cur, 1, 1, f) == 1 && cur == '0') {
 			rewind(f);
 			fputs("1\n", f);
-			sl_log(LOG_NOTICE, "%s: enabled %s forwarding (needed by "
-			       "bpf_fib_lookup)", ifname, i ? "IPv6" : "IPv4");
+			sl_log(LOG_NOTICE,
+			       "%s: enabled %s forwarding (needed by "
+			       "bpf_fib_lookup)",
+			       ifname, i ? "IPv6" : "IPv4");
 		}
 		fclose(f);
 	}
@@ -76,11 +78,13 @@ static bool if_address(const char *ifname, int af, union sl_addr *out)
 			continue;
 		memset(out, 0, sizeof(*out));
 		if (af == AF_INET) {
-			out->v4 = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			out->v4 = ((struct sockaddr_in *)i->ifa_addr)
+					  ->sin_addr.s_addr;
 			found = true;
 		} else {
 			const struct in6_addr *a =
-				&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+				&((struct sockaddr_in6 *)i->ifa_addr)
+					 ->sin6_addr;
 
 			if (IN6_IS_ADDR_LINKLOCAL(a))
 				continue;
@@ -103,7 +107,8 @@ int sl_xdp_open(struct sl_daemon *d, char *err, size_t errlen)
 	int rc;
 
 	if (mkdir(SL_XDP_RUN_DIR, 0755) && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", SL_XDP_RUN_DIR, strerror(errno));
+		snprintf(err, errlen, "%s: %s", SL_XDP_RUN_DIR,
+			 strerror(errno));
 		return -errno;
 	}
 	snprintf(tables, sizeof(tables), SL_XDP_RUN_DIR "/%s.xdp-tables",
@@ -111,8 +116,9 @@ int sl_xdp_open(struct sl_daemon *d, char *err, size_t errlen)
 	/* SLUICE_BPF_ROOT: another bpffs (tests under `ip netns exec`, which
 	 * mounts a /sys of its own per command, without bpffs). */
 	snprintf(pins, sizeof(pins), "%s/%s",
-		 getenv("SLUICE_BPF_ROOT") ? getenv("SLUICE_BPF_ROOT") :
-					     SL_XDP_PIN_ROOT, cfg->instance);
+		 getenv("SLUICE_BPF_ROOT") ? getenv("SLUICE_BPF_ROOT")
+					   : SL_XDP_PIN_ROOT,
+		 cfg->instance);
 	sl_xdp_opts_default(&o);
 	o.tables_path = tables;
 	o.pin_dir = pins;

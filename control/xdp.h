@@ -79,10 +79,10 @@ int sl_xdp_read_passed(struct sl_daemon *d, struct sl_xdp_pass_stats *out);
 struct sl_xdp;
 
 struct sl_xdp_opts {
-	const void *obj;         /* BPF ELF; NULL: the built-in sluice_xdp */
+	const void *obj; /* BPF ELF; NULL: the built-in sluice_xdp */
 	size_t obj_len;
-	const char *prog_name;   /* the XDP entry; NULL: "sluice_xdp" */
-	const char *pin_dir;     /* NULL: no pinning, fresh maps */
+	const char *prog_name;	 /* the XDP entry; NULL: "sluice_xdp" */
+	const char *pin_dir;	 /* NULL: no pinning, fresh maps */
 	const char *tables_path; /* the private table file (publish.h) */
 	struct sl_xdp_conf conf; /* the program's .rodata.conf */
 };
@@ -111,8 +111,8 @@ void sl_xdp_free(struct sl_xdp *x, bool detach, bool unpin);
  * the active slot into the maps. Returns 0 or -errno with err.
  */
 int sl_xdp_apply(struct sl_xdp *x, const struct sl_config *cfg,
-		 const struct sl_pub_override *ov, unsigned int n_ov,
-		 char *err, size_t errlen);
+		 const struct sl_pub_override *ov, unsigned int n_ov, char *err,
+		 size_t errlen);
 
 /*
  * Copy the active slot of a table file into the maps: params, backends,
@@ -131,8 +131,8 @@ void sl_xdp_set_default_source(struct sl_xdp *x, sl_u8 family,
  * Attach on ifname (generic: SKB mode, else driver mode); replaces a
  * sluice_xdp program already there atomically, refuses any other one.
  */
-int sl_xdp_attach(struct sl_xdp *x, const char *ifname, bool generic,
-		  char *err, size_t errlen);
+int sl_xdp_attach(struct sl_xdp *x, const char *ifname, bool generic, char *err,
+		  size_t errlen);
 
 /* Whether the maps were found pinned and reused. */
 bool sl_xdp_reused(const struct sl_xdp *x);

@@ -47,22 +47,30 @@
 #define MAX_IFACES SL_CONFIG_IFACES_MAX
 
 enum map_idx {
-	M_VIP, M_BACKEND, M_MAGLEV, M_PARAMS, M_FLOW, M_LCORE, M_VIPST,
-	M_BEST, M_PASS, M_COUNT
+	M_VIP,
+	M_BACKEND,
+	M_MAGLEV,
+	M_PARAMS,
+	M_FLOW,
+	M_LCORE,
+	M_VIPST,
+	M_BEST,
+	M_PASS,
+	M_COUNT
 };
 
 static const char *const map_names[M_COUNT] = {
-	[M_VIP] = "vip_map", [M_BACKEND] = "backend_map",
-	[M_MAGLEV] = "maglev_map", [M_PARAMS] = "params_map",
-	[M_FLOW] = "flow_map", [M_LCORE] = "lcore_stats_map",
+	[M_VIP] = "vip_map",	     [M_BACKEND] = "backend_map",
+	[M_MAGLEV] = "maglev_map",   [M_PARAMS] = "params_map",
+	[M_FLOW] = "flow_map",	     [M_LCORE] = "lcore_stats_map",
 	[M_VIPST] = "vip_stats_map", [M_BEST] = "backend_stats_map",
 	[M_PASS] = "pass_stats_map",
 };
 
 /* What a VIP id's slot of maglev_map holds now. */
 struct installed {
-	sl_u32 m;       /* 0: nothing */
-	sl_u32 *table;  /* copy of what was written, m entries */
+	sl_u32 m;      /* 0: nothing */
+	sl_u32 *table; /* copy of what was written, m entries */
 };
 
 struct sl_xdp {
@@ -77,12 +85,12 @@ struct sl_xdp {
 	struct sl_shm *shm;
 	struct sl_publisher *pub;
 	sl_u32 max_vips, max_backends, max_vip_index;
-	struct installed *mg;        /* [max_vips] */
-	sl_u32 *keys_buf;            /* 0 .. max M - 1, for batch updates */
+	struct installed *mg; /* [max_vips] */
+	sl_u32 *keys_buf;     /* 0 .. max M - 1, for batch updates */
 	sl_u32 keys_len;
 	sl_u64 synced_gen;
 
-	union sl_addr src4, src6;    /* default outer sources */
+	union sl_addr src4, src6; /* default outer sources */
 	bool has_src4, has_src6;
 
 	int ifindex[MAX_IFACES];
@@ -104,8 +112,8 @@ void sl_xdp_opts_default(struct sl_xdp_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->conf.use_fib = 1;
-	o->conf.icmp_rate = 100;  /* sluice-dp's SL_FP_ICMP_RATE */
-	o->conf.icmp_burst = 20;  /* SL_FP_ICMP_BURST */
+	o->conf.icmp_rate = 100; /* sluice-dp's SL_FP_ICMP_RATE */
+	o->conf.icmp_burst = 20; /* SL_FP_ICMP_BURST */
 }
 
 /* ---- load ---- */
@@ -209,20 +217,23 @@ static int load_once(struct sl_xdp *x, const struct sl_xdp_opts *o,
 		snprintf(err, errlen, "XDP program: no .rodata.conf section");
 		return rc;
 	}
-	bpf_map__set_max_entries(bpf_object__find_map_by_name(x->obj, "vip_map"),
-				 x->max_vip_index);
-	bpf_map__set_max_entries(bpf_object__find_map_by_name(x->obj, "backend_map"),
-				 x->max_backends);
-	bpf_map__set_max_entries(bpf_object__find_map_by_name(x->obj, "maglev_map"),
-				 x->max_vips);
-	bpf_map__set_max_entries(bpf_object__find_map_by_name(x->obj, "flow_map"),
-				 flow_size);
-	bpf_map__set_max_entries(bpf_object__find_map_by_name(x->obj,
-							      "vip_stats_map"),
-				 x->max_vips);
-	bpf_map__set_max_entries(bpf_object__find_map_by_name(x->obj,
-							      "backend_stats_map"),
-				 x->max_backends);
+	bpf_map__set_max_entries(
+		bpf_object__find_map_by_name(x->obj, "vip_map"),
+		x->max_vip_index);
+	bpf_map__set_max_entries(
+		bpf_object__find_map_by_name(x->obj, "backend_map"),
+		x->max_backends);
+	bpf_map__set_max_entries(
+		bpf_object__find_map_by_name(x->obj, "maglev_map"),
+		x->max_vips);
+	bpf_map__set_max_entries(
+		bpf_object__find_map_by_name(x->obj, "flow_map"), flow_size);
+	bpf_map__set_max_entries(
+		bpf_object__find_map_by_name(x->obj, "vip_stats_map"),
+		x->max_vips);
+	bpf_map__set_max_entries(
+		bpf_object__find_map_by_name(x->obj, "backend_stats_map"),
+		x->max_backends);
 	if (x->pin_dir[0]) {
 		for (i = 0; i < M_COUNT; i++) {
 			m = bpf_object__find_map_by_name(x->obj, map_names[i]);
@@ -236,19 +247,22 @@ static int load_once(struct sl_xdp *x, const struct sl_xdp_opts *o,
 	/* Quiet: a failed reuse is expected and retried; the caller reports. */
 	rc = bpf_object__load(x->obj);
 	if (rc) {
-		snprintf(err, errlen, "XDP program: load failed: %s "
+		snprintf(err, errlen,
+			 "XDP program: load failed: %s "
 			 "(run with LIBBPF_LOG=1 for the verifier log)",
 			 strerror(-rc));
 		return rc;
 	}
 	x->prog = bpf_object__find_program_by_name(x->obj, x->prog_name);
 	if (!x->prog) {
-		snprintf(err, errlen, "XDP program: no program %s", x->prog_name);
+		snprintf(err, errlen, "XDP program: no program %s",
+			 x->prog_name);
 		return -ENOENT;
 	}
 	x->prog_fd = bpf_program__fd(x->prog);
 	for (i = 0; i < M_COUNT; i++) {
-		x->fd[i] = bpf_object__find_map_fd_by_name(x->obj, map_names[i]);
+		x->fd[i] =
+			bpf_object__find_map_fd_by_name(x->obj, map_names[i]);
 		if (x->fd[i] < 0) {
 			snprintf(err, errlen, "XDP program: no map %s",
 				 map_names[i]);
@@ -280,8 +294,7 @@ static int open_tables(struct sl_xdp *x, const struct sl_config *cfg,
 }
 
 struct sl_xdp *sl_xdp_new(const struct sl_config *cfg,
-			  const struct sl_xdp_opts *o, char *err,
-			  size_t errlen)
+			  const struct sl_xdp_opts *o, char *err, size_t errlen)
 {
 	struct sl_xdp *x = calloc(1, sizeof(*x));
 	bool had_pins;
@@ -310,7 +323,8 @@ struct sl_xdp *sl_xdp_new(const struct sl_config *cfg,
 			goto fail;
 		rc = mkdir_p(x->pin_dir);
 		if (rc) {
-			snprintf(err, errlen, "%s: %s", x->pin_dir, strerror(-rc));
+			snprintf(err, errlen, "%s: %s", x->pin_dir,
+				 strerror(-rc));
 			goto fail;
 		}
 	}
@@ -358,8 +372,8 @@ static bool prog_is_ours(__u32 id)
 	return ours;
 }
 
-int sl_xdp_attach(struct sl_xdp *x, const char *ifname, bool generic,
-		  char *err, size_t errlen)
+int sl_xdp_attach(struct sl_xdp *x, const char *ifname, bool generic, char *err,
+		  size_t errlen)
 {
 	__u32 mode = generic ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	__u32 cur = 0;
@@ -375,31 +389,35 @@ int sl_xdp_attach(struct sl_xdp *x, const char *ifname, bool generic,
 		return -E2BIG;
 	bpf_xdp_query_id(ifindex, (int)mode, &cur);
 	if (cur && !prog_is_ours(cur)) {
-		snprintf(err, errlen, "Failed to attach XDP program to %s: "
+		snprintf(err, errlen,
+			 "Failed to attach XDP program to %s: "
 			 "XDP program id %u, not sluice_xdp, is attached "
-			 "(remove it first)", ifname, cur);
+			 "(remove it first)",
+			 ifname, cur);
 		return -EBUSY;
 	}
 	if (cur) {
 		/* A previous sluiced's program: swap in ours, never detach. */
 		old_fd = bpf_prog_get_fd_by_id(cur);
 		ao.old_prog_fd = old_fd;
-		rc = bpf_xdp_attach(ifindex, x->prog_fd, mode | XDP_FLAGS_REPLACE,
-				    &ao);
+		rc = bpf_xdp_attach(ifindex, x->prog_fd,
+				    mode | XDP_FLAGS_REPLACE, &ao);
 		close(old_fd);
 	} else {
 		rc = bpf_xdp_attach(ifindex, x->prog_fd,
 				    mode | XDP_FLAGS_UPDATE_IF_NOEXIST, NULL);
 	}
 	if (rc) {
-		snprintf(err, errlen, "Failed to attach XDP program to %s: %s%s",
-			 ifname, strerror(-rc),
-			 rc == -EOPNOTSUPP && !generic ?
-				 " (driver has no native XDP; set "
-				 "dataplane.xdp_mode = \"generic\")" :
-			 rc == -EBUSY || rc == -EEXIST ?
-				 " (another XDP program is attached in the "
-				 "other mode)" : "");
+		snprintf(err, errlen,
+			 "Failed to attach XDP program to %s: %s%s", ifname,
+			 strerror(-rc),
+			 rc == -EOPNOTSUPP && !generic
+				 ? " (driver has no native XDP; set "
+				   "dataplane.xdp_mode = \"generic\")"
+			 : rc == -EBUSY || rc == -EEXIST
+				 ? " (another XDP program is attached in the "
+				   "other mode)"
+				 : "");
 		return rc;
 	}
 	x->ifindex[x->n_if] = ifindex;
@@ -419,8 +437,8 @@ void sl_xdp_free(struct sl_xdp *x, bool detach, bool unpin)
 		LIBBPF_OPTS(bpf_xdp_attach_opts, ao, .old_prog_fd = x->prog_fd);
 
 		/* Only our program: a newer sluiced may have replaced it. */
-		bpf_xdp_detach(x->ifindex[i], x->if_flags[i] | XDP_FLAGS_REPLACE,
-			       &ao);
+		bpf_xdp_detach(x->ifindex[i],
+			       x->if_flags[i] | XDP_FLAGS_REPLACE, &ao);
 	}
 	if (unpin && x->pin_dir[0]) {
 		unpin_all(x->pin_dir);
@@ -455,9 +473,8 @@ static int grow_keys(struct sl_xdp *x, sl_u32 m)
 }
 
 /* A new inner map with table[0 .. m), swapped in with one update. */
-static int install_maglev(struct sl_xdp *x, sl_u32 vip_id,
-			  const sl_u32 *table, sl_u32 m, char *err,
-			  size_t errlen)
+static int install_maglev(struct sl_xdp *x, sl_u32 vip_id, const sl_u32 *table,
+			  sl_u32 m, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
 	struct installed *in = &x->mg[vip_id];
@@ -480,7 +497,8 @@ static int install_maglev(struct sl_xdp *x, sl_u32 vip_id,
 	}
 	rc = bpf_map_update_batch(fd, x->keys_buf, table, &count, NULL);
 	if (!rc)
-		rc = bpf_map_update_elem(x->fd[M_MAGLEV], &vip_id, &fd, BPF_ANY);
+		rc = bpf_map_update_elem(x->fd[M_MAGLEV], &vip_id, &fd,
+					 BPF_ANY);
 	close(fd); /* maglev_map holds the reference now */
 	if (rc) {
 		free(copy);
@@ -535,8 +553,8 @@ static int sync_maglev(struct sl_xdp *x, const struct sl_table_hdr *t,
 	return 0;
 }
 
-static int sync_vips(struct sl_xdp *x, const struct sl_table_hdr *t,
-		     char *err, size_t errlen)
+static int sync_vips(struct sl_xdp *x, const struct sl_table_hdr *t, char *err,
+		     size_t errlen)
 {
 	const struct sl_vip_slot *idx = sl_table_vip_index(t);
 	const struct sl_vip_entry *vips = sl_table_vips(t);
@@ -554,7 +572,8 @@ static int sync_vips(struct sl_xdp *x, const struct sl_table_hdr *t,
 		} else {
 			e = vips[idx[i].vip_id];
 		}
-		if (bpf_map_update_elem(x->fd[M_VIP], &idx[i].key, &e, BPF_ANY)) {
+		if (bpf_map_update_elem(x->fd[M_VIP], &idx[i].key, &e,
+					BPF_ANY)) {
 			snprintf(err, errlen, "XDP: vip_map update: %s",
 				 strerror(errno));
 			return -errno;
@@ -653,8 +672,8 @@ int sl_xdp_sync(struct sl_xdp *x, const struct sl_shm_header *h, char *err,
 }
 
 int sl_xdp_apply(struct sl_xdp *x, const struct sl_config *cfg,
-		 const struct sl_pub_override *ov, unsigned int n_ov,
-		 char *err, size_t errlen)
+		 const struct sl_pub_override *ov, unsigned int n_ov, char *err,
+		 size_t errlen)
 {
 	int rc = sl_publish_config(x->pub, cfg, ov, n_ov, err, errlen);
 

@@ -42,16 +42,13 @@ int sl_fp_init(struct sl_fp *fp, struct sl_shm_header *shm, sl_u16 qs_row,
 		fp->gw6_idx[port] = -1;
 		if (port >= conf->nb_ports)
 			continue;
-		fp->gw4_idx[port] = sl_neigh_add(neigh, &conf->gateway4,
-						 SL_AF_INET, port,
-						 conf->has_gw_mac ?
-							 conf->gw_mac : NULL);
+		fp->gw4_idx[port] =
+			sl_neigh_add(neigh, &conf->gateway4, SL_AF_INET, port,
+				     conf->has_gw_mac ? conf->gw_mac : NULL);
 		if (conf->has_gateway6)
-			fp->gw6_idx[port] = sl_neigh_add(neigh,
-							 &conf->gateway6,
-							 SL_AF_INET6, port,
-							 conf->has_gw_mac ?
-								 conf->gw_mac : NULL);
+			fp->gw6_idx[port] = sl_neigh_add(
+				neigh, &conf->gateway6, SL_AF_INET6, port,
+				conf->has_gw_mac ? conf->gw_mac : NULL);
 		if (fp->gw4_idx[port] < 0)
 			return fp->gw4_idx[port];
 	}
@@ -69,13 +66,17 @@ int sl_fp_attach(struct sl_fp *fp, struct sl_shm_header *shm)
 	stats = (sl_u8 *)shm + shm->stats_off;
 	fp->max_vips = shm->max_vips;
 	fp->max_backends = shm->max_backends;
-	fp->vip_stats = (struct sl_vip_stats *)(stats +
-		shm->max_lcores * sizeof(struct sl_lcore_stats)) +
+	fp->vip_stats =
+		(struct sl_vip_stats *)(stats +
+					shm->max_lcores *
+						sizeof(struct sl_lcore_stats)) +
 		(sl_u64)fp->qs_row * shm->max_vips;
-	fp->backend_stats = (struct sl_backend_stats *)(stats +
-		shm->max_lcores * sizeof(struct sl_lcore_stats) +
-		(sl_u64)shm->max_lcores * shm->max_vips *
-			sizeof(struct sl_vip_stats)) +
+	fp->backend_stats =
+		(struct sl_backend_stats
+			 *)(stats +
+			    shm->max_lcores * sizeof(struct sl_lcore_stats) +
+			    (sl_u64)shm->max_lcores * shm->max_vips *
+				    sizeof(struct sl_vip_stats)) +
 		(sl_u64)fp->qs_row * shm->max_backends;
 	/* Carry what was counted before the shared memory appeared. */
 	fp->stats = (struct sl_lcore_stats *)stats + fp->qs_row;
@@ -181,8 +182,7 @@ void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns)
 		track_l2dsr_backends(fp);
 }
 
-static SL_ALWAYS_INLINE enum sl_verdict drop(struct sl_fp *fp,
-					     enum sl_drop why,
+static SL_ALWAYS_INLINE enum sl_verdict drop(struct sl_fp *fp, enum sl_drop why,
 					     enum sl_drop *reason)
 {
 	fp->stats->drops[why]++;
@@ -298,8 +298,8 @@ static SL_ALWAYS_INLINE bool flow_valid(const struct sl_table_hdr *t,
  */
 static SL_ALWAYS_INLINE sl_s64 select_backend(struct sl_fp *fp,
 					      const struct sl_vip_entry *vip,
-					      const struct sl_pkt *p,
-					      sl_u64 ih, int way, sl_u64 *hash)
+					      const struct sl_pkt *p, sl_u64 ih,
+					      int way, sl_u64 *hash)
 {
 	const struct sl_flow_key *key = &p->key;
 	const struct sl_table_hdr *t = fp->table;
@@ -310,8 +310,8 @@ static SL_ALWAYS_INLINE sl_s64 select_backend(struct sl_fp *fp,
 	e = sl_flowtab_lookup(fp->ft, key, ih, way, fp->now);
 	if (SL_LIKELY(e != NULL)) {
 		*hash = e->flow_hash;
-		if (SL_LIKELY(flow_valid(t, e, vip->id,
-					 sl_pkt_opens_conn(p)))) {
+		if (SL_LIKELY(
+			    flow_valid(t, e, vip->id, sl_pkt_opens_conn(p)))) {
 			fp->stats->flow_hits++;
 			return e->backend_id;
 		}
@@ -376,9 +376,9 @@ static bool icmp_token(struct sl_fp *fp)
  * header moves back into the headroom to make room for the new IP + ICMP
  * headers before the quoted packet.
  */
-static enum sl_verdict too_big(struct sl_fp *fp, sl_u16 port,
-			       struct sl_buf *b, const struct sl_pkt *p,
-			       sl_u32 mtu_left, enum sl_drop *reason)
+static enum sl_verdict too_big(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
+			       const struct sl_pkt *p, sl_u32 mtu_left,
+			       enum sl_drop *reason)
 {
 	sl_u32 l2 = p->l3_off;
 	bool v4 = p->family == SL_AF_INET;
@@ -388,7 +388,8 @@ static enum sl_verdict too_big(struct sl_fp *fp, sl_u16 port,
 	struct sl_icmphdr *icmp;
 
 	/* No ICMP about ICMP errors; IPv4 without DF is not fragmented here. */
-	if ((p->flags & SL_PKT_F_ICMP_INNER) || (v4 && !(p->flags & SL_PKT_F_DF)))
+	if ((p->flags & SL_PKT_F_ICMP_INNER) ||
+	    (v4 && !(p->flags & SL_PKT_F_DF)))
 		return drop(fp, SL_DROP_TOO_BIG, reason);
 	if (!icmp_token(fp))
 		return drop(fp, SL_DROP_TOO_BIG_RATELIMIT, reason);
@@ -405,7 +406,8 @@ static enum sl_verdict too_big(struct sl_fp *fp, sl_u16 port,
 	memset(icmp, 0, sizeof(*icmp));
 	if (v4) {
 		struct sl_iphdr *ip = (struct sl_iphdr *)l3;
-		const struct sl_iphdr *orig = (const struct sl_iphdr *)(l3 + hdr);
+		const struct sl_iphdr *orig =
+			(const struct sl_iphdr *)(l3 + hdr);
 
 		icmp->type = SL_ICMP_DEST_UNREACH;
 		icmp->code = SL_ICMP_FRAG_NEEDED;
@@ -423,8 +425,8 @@ static enum sl_verdict too_big(struct sl_fp *fp, sl_u16 port,
 		icmp->rest.mtu6 = sl_htonl(mtu_left);
 		sl_encap_ip6(ip6, 0, 0, (sl_u16)(8 + quote), SL_IPPROTO_ICMPV6,
 			     &src, &dst);
-		icmp->checksum = sl_csum_l4_ip6(ip6, (const sl_u8 *)icmp,
-						8 + quote);
+		icmp->checksum =
+			sl_csum_l4_ip6(ip6, (const sl_u8 *)icmp, 8 + quote);
 	}
 	b->headroom -= hdr;
 	b->tailroom += b->len + hdr - (l2 + hdr + quote);
@@ -443,7 +445,8 @@ static enum sl_verdict echo_reply(struct sl_fp *fp, sl_u16 port,
 	struct sl_icmphdr *icmp = (struct sl_icmphdr *)(b->data + p->l4_off);
 
 	if (!is_vip_addr(fp->table, &p->key.dst, p->family) &&
-	    !(p->family == SL_AF_INET && addr_eq(&p->key.dst, &fp->conf->local4)) &&
+	    !(p->family == SL_AF_INET &&
+	      addr_eq(&p->key.dst, &fp->conf->local4)) &&
 	    !(p->family == SL_AF_INET6 && fp->conf->has_local6 &&
 	      addr_eq(&p->key.dst, &fp->conf->local6)))
 		return drop(fp, SL_DROP_NOT_VIP, reason);
@@ -457,9 +460,9 @@ static enum sl_verdict echo_reply(struct sl_fp *fp, sl_u16 port,
 		ip->ttl = SL_ENCAP_TTL;
 		ip->check = 0;
 		ip->check = sl_csum_ip4_hdr_len(ip, (sl_u32)SL_IP4_IHL(ip) * 4);
-		icmp->checksum = sl_csum_update16(icmp->checksum,
-						  sl_htons(SL_ICMP_ECHO << 8),
-						  sl_htons(SL_ICMP_ECHOREPLY << 8));
+		icmp->checksum = sl_csum_update16(
+			icmp->checksum, sl_htons(SL_ICMP_ECHO << 8),
+			sl_htons(SL_ICMP_ECHOREPLY << 8));
 		icmp->type = SL_ICMP_ECHOREPLY;
 	} else {
 		struct sl_ip6hdr *ip6 = (struct sl_ip6hdr *)l3;
@@ -468,9 +471,9 @@ static enum sl_verdict echo_reply(struct sl_fp *fp, sl_u16 port,
 		ip6->saddr = ip6->daddr;
 		ip6->daddr = a;
 		ip6->hop_limit = SL_ENCAP_TTL;
-		icmp->checksum = sl_csum_update16(icmp->checksum,
-						  sl_htons(SL_ICMP6_ECHO_REQUEST << 8),
-						  sl_htons(SL_ICMP6_ECHO_REPLY << 8));
+		icmp->checksum = sl_csum_update16(
+			icmp->checksum, sl_htons(SL_ICMP6_ECHO_REQUEST << 8),
+			sl_htons(SL_ICMP6_ECHO_REPLY << 8));
 		icmp->type = SL_ICMP6_ECHO_REPLY;
 	}
 	b->tailroom += b->len - (p->l3_off + p->l3_len);
@@ -525,8 +528,9 @@ static enum sl_verdict ndp_in(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 			break;
 		if ((opt[0] == 1 || opt[0] == 2) && olen >= 8)
 			sl_neigh_learn(fp->neigh, port,
-				       nd->icmp.type == SL_ICMP6_ND_NEIGH_ADVERT ?
-					       &target : &from,
+				       nd->icmp.type == SL_ICMP6_ND_NEIGH_ADVERT
+					       ? &target
+					       : &from,
 				       SL_AF_INET6, &opt[2], fp->now_ns);
 		off += olen;
 		opt += olen;
@@ -557,8 +561,8 @@ static enum sl_verdict ndp_in(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 	nd->icmp.type = SL_ICMP6_ND_NEIGH_ADVERT;
 	nd->icmp.code = 0;
 	/* Router 0, solicited (unless DAD), override. */
-	nd->icmp.rest.data = ip6->daddr.b[0] == 0xff ? SL_BE32(0x20000000u) :
-						      SL_BE32(0x60000000u);
+	nd->icmp.rest.data = ip6->daddr.b[0] == 0xff ? SL_BE32(0x20000000u)
+						     : SL_BE32(0x60000000u);
 	out_opt = (sl_u8 *)(nd + 1);
 	out_opt[0] = 2; /* target link-layer address */
 	out_opt[1] = 1;
@@ -591,8 +595,8 @@ static SL_ALWAYS_INLINE void encap4(const struct sl_fp *fp, sl_u16 port,
 	sl_u16 inner_len = p->l3_len;
 	sl_be16 tot = sl_htons((sl_u16)(enc + inner_len));
 	sl_be16 frag = (p->flags & SL_PKT_F_DF) ? SL_BE16(SL_IP4_DF) : 0;
-	sl_u8 proto = vip->method == SL_METHOD_GUE ? SL_IPPROTO_UDP :
-						     SL_IPPROTO_IPIP;
+	sl_u8 proto =
+		vip->method == SL_METHOD_GUE ? SL_IPPROTO_UDP : SL_IPPROTO_IPIP;
 	sl_be32 src = sl_htonl(fp->src4_net | ((sl_u32)hash & fp->src4_host));
 	sl_be32 dst = be->addr.v4;
 	sl_u32 sum;
@@ -669,8 +673,9 @@ static enum sl_verdict forward(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 		encap4(fp, port, b, p, vip, be, hash, enc);
 		goto moved;
 	}
-	memcpy(mac, be->family == SL_AF_INET ? fp->gw4_mac[port] :
-					       fp->gw6_mac[port], 6);
+	memcpy(mac,
+	       be->family == SL_AF_INET ? fp->gw4_mac[port] : fp->gw6_mac[port],
+	       6);
 	/* Keep the L2 header (and any VLAN tags) in front of the new outer
 	 * header. Untagged (the common case) cannot overlap: enc >= 20. */
 	if (SL_LIKELY(l2 == sizeof(struct sl_ethhdr)))
@@ -681,12 +686,12 @@ static enum sl_verdict forward(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 	memcpy(eth->dst, mac, 6);
 	memcpy(eth->src, fp->conf->port_mac[port], 6);
 	if (p->nvlan == 0)
-		eth->proto = be->family == SL_AF_INET ? SL_BE16(SL_ETH_P_IP) :
-							SL_BE16(SL_ETH_P_IPV6);
+		eth->proto = be->family == SL_AF_INET ? SL_BE16(SL_ETH_P_IP)
+						      : SL_BE16(SL_ETH_P_IPV6);
 	else
 		((struct sl_vlanhdr *)(frame + l2 - 4))->proto =
-			be->family == SL_AF_INET ? SL_BE16(SL_ETH_P_IP) :
-						   SL_BE16(SL_ETH_P_IPV6);
+			be->family == SL_AF_INET ? SL_BE16(SL_ETH_P_IP)
+						 : SL_BE16(SL_ETH_P_IPV6);
 	sl_encap_write(frame + l2, frame + l2 + enc, p->l3_len, p->family,
 		       (p->flags & SL_PKT_F_DF) != 0, vip->method, be,
 		       &t->params, hash);
@@ -706,17 +711,15 @@ sent:
 /* What the stages of a burst learn about one packet. */
 struct fp_pkt {
 	struct sl_pkt p;
-	sl_u64 ih;   /* flow-table index hash, when vid is a VIP */
-	int kind;    /* sl_parse() result */
-	sl_u16 vid;  /* VIP id, SL_VIP_EMPTY or SL_VIP_AMBIGUOUS */
-	sl_s32 way;  /* flow-table way hint, -1 none */
+	sl_u64 ih;  /* flow-table index hash, when vid is a VIP */
+	int kind;   /* sl_parse() result */
+	sl_u16 vid; /* VIP id, SL_VIP_EMPTY or SL_VIP_AMBIGUOUS */
+	sl_s32 way; /* flow-table way hint, -1 none */
 };
 
-static SL_ALWAYS_INLINE enum sl_verdict vip_packet(struct sl_fp *fp,
-						   sl_u16 port,
-						   struct sl_buf *b,
-						   const struct fp_pkt *st,
-						   enum sl_drop *reason)
+static SL_ALWAYS_INLINE enum sl_verdict
+vip_packet(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
+	   const struct fp_pkt *st, enum sl_drop *reason)
 {
 	const struct sl_table_hdr *t = fp->table;
 	const struct sl_pkt *p = &st->p;
@@ -728,9 +731,11 @@ static SL_ALWAYS_INLINE enum sl_verdict vip_packet(struct sl_fp *fp,
 	if (SL_UNLIKELY(!t))
 		return drop(fp, SL_DROP_NO_TABLE, reason);
 	if (id == SL_VIP_EMPTY)
-		return drop(fp, p->flags & SL_PKT_F_ICMP_INNER ?
-					SL_DROP_ICMP_UNMATCHED :
-					SL_DROP_NOT_VIP, reason);
+		return drop(fp,
+			    p->flags & SL_PKT_F_ICMP_INNER
+				    ? SL_DROP_ICMP_UNMATCHED
+				    : SL_DROP_NOT_VIP,
+			    reason);
 	if (id == SL_VIP_AMBIGUOUS)
 		return drop(fp, SL_DROP_FRAG_AMBIGUOUS, reason);
 	vip = &sl_table_vips(t)[id];
@@ -808,9 +813,8 @@ static SL_ALWAYS_INLINE bool parse_fast4(const sl_u8 *d, sl_u32 len,
 }
 
 /* Stage 1: parse, find the VIP, hash for the flow table, prefetch the bucket. */
-static SL_ALWAYS_INLINE void stage_classify(struct sl_fp *fp,
-					    const struct sl_buf *b,
-					    struct fp_pkt *st)
+static SL_ALWAYS_INLINE void
+stage_classify(struct sl_fp *fp, const struct sl_buf *b, struct fp_pkt *st)
 {
 	const struct sl_table_hdr *t = fp->table;
 
@@ -835,11 +839,9 @@ static SL_ALWAYS_INLINE void stage_classify(struct sl_fp *fp,
 }
 
 /* Stage 3: everything else, one packet at a time. */
-static SL_ALWAYS_INLINE enum sl_verdict stage_finish(struct sl_fp *fp,
-						     sl_u16 port,
-						     struct sl_buf *b,
-						     const struct fp_pkt *st,
-						     enum sl_drop *reason)
+static SL_ALWAYS_INLINE enum sl_verdict
+stage_finish(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
+	     const struct fp_pkt *st, enum sl_drop *reason)
 {
 	if (SL_LIKELY(st->kind == SL_PKT_L4 || st->kind == SL_PKT_ICMP_ERR))
 		return vip_packet(fp, port, b, st, reason);
@@ -854,7 +856,7 @@ static SL_ALWAYS_INLINE enum sl_verdict stage_finish(struct sl_fp *fp,
 		return drop(fp, SL_DROP_NON_IP, reason);
 	default:
 		if (st->kind < 0)
-			return drop(fp, (enum sl_drop)-st->kind, reason);
+			return drop(fp, (enum sl_drop) - st->kind, reason);
 		return drop(fp, SL_DROP_UNHANDLED, reason);
 	}
 }
@@ -887,13 +889,13 @@ void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port, struct sl_buf *bufs,
 						     st[i].ih);
 	for (i = 0; i < n; i++) {
 		reasons[i] = SL_DROP_NONE;
-		verdicts[i] = stage_finish(fp, port, &bufs[i], &st[i],
-					   &reasons[i]);
+		verdicts[i] =
+			stage_finish(fp, port, &bufs[i], &st[i], &reasons[i]);
 	}
 }
 
-enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port,
-			      struct sl_buf *buf, enum sl_drop *reason)
+enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port, struct sl_buf *buf,
+			      enum sl_drop *reason)
 {
 	enum sl_verdict v;
 

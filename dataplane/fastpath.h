@@ -36,22 +36,23 @@ struct sl_buf {
 
 enum sl_verdict {
 	SL_VERDICT_DROP = 0, /* counted under the returned drop reason */
-	SL_VERDICT_TX = 1,   /* send buf (possibly moved/resized) out the port it came in */
+	SL_VERDICT_TX =
+		1, /* send buf (possibly moved/resized) out the port it came in */
 };
 
 /* Addresses the dataplane answers for and sends from; per process. */
 struct sl_fp_conf {
 	sl_u8 port_mac[SL_FP_MAX_PORTS][6];
 	sl_u16 nb_ports;
-	union sl_addr local4;        /* LB's own IPv4 address (ARP, ICMP src) */
-	union sl_addr local6;        /* LB's own IPv6 address, or zero */
+	union sl_addr local4; /* LB's own IPv4 address (ARP, ICMP src) */
+	union sl_addr local6; /* LB's own IPv6 address, or zero */
 	bool has_local6;
-	union sl_addr gateway4;      /* next hop for encapsulated IPv4 */
-	sl_u8 gw_mac[6];             /* static MAC of both gateways (config) */
+	union sl_addr gateway4; /* next hop for encapsulated IPv4 */
+	sl_u8 gw_mac[6];	/* static MAC of both gateways (config) */
 	bool has_gw_mac;
 	union sl_addr gateway6;
 	bool has_gateway6;
-	sl_u32 icmp_rate;            /* too-big replies per second per lcore */
+	sl_u32 icmp_rate; /* too-big replies per second per lcore */
 	sl_u32 icmp_burst;
 };
 
@@ -63,24 +64,26 @@ struct sl_fp {
 	struct sl_shm_header *shm;
 	struct sl_table_hdr *table; /* NULL until something is published */
 	sl_u64 gen;
-	sl_u16 qs_row;              /* this lcore's row in shm->qs and stats */
+	sl_u16 qs_row; /* this lcore's row in shm->qs and stats */
 
 	struct sl_flowtab *ft;
 	struct sl_neigh *neigh;
 	const struct sl_fp_conf *conf;
 
 	struct sl_lcore_stats *stats;
-	struct sl_vip_stats *vip_stats;         /* [max_vips] of this lcore */
-	struct sl_backend_stats *backend_stats; /* [max_backends] of this lcore */
+	struct sl_vip_stats *vip_stats; /* [max_vips] of this lcore */
+	struct sl_backend_stats
+		*backend_stats; /* [max_backends] of this lcore */
 	sl_u32 max_vips;
 	sl_u32 max_backends;
 
-	sl_u32 now;                 /* seconds (from 1), for flow timeouts */
-	sl_u64 now_ns;              /* monotonic, for ICMP rate and neighbours */
-	sl_u64 icmp_tokens_ns;      /* token bucket: credit in ns x rate */
+	sl_u32 now;	       /* seconds (from 1), for flow timeouts */
+	sl_u64 now_ns;	       /* monotonic, for ICMP rate and neighbours */
+	sl_u64 icmp_tokens_ns; /* token bucket: credit in ns x rate */
 	sl_u64 icmp_last_ns;
 
-	int gw4_idx[SL_FP_MAX_PORTS]; /* neighbour entry of the gateway per port */
+	int gw4_idx
+		[SL_FP_MAX_PORTS]; /* neighbour entry of the gateway per port */
 	int gw6_idx[SL_FP_MAX_PORTS];
 	/* The gateways' MACs as of this burst (refreshed per burst, not read
 	 * from the shared neighbour table per packet); valid flags beside. */
@@ -93,7 +96,7 @@ struct sl_fp {
 	 * type IPv4), refreshed with gw4_mac; 16 bytes so one copy writes it. */
 	sl_u8 eth4_tmpl[SL_FP_MAX_PORTS][16];
 	/* Outer IPv4 source of this table: net | (flow hash & host). */
-	sl_u32 src4_net;  /* host order */
+	sl_u32 src4_net; /* host order */
 	sl_u32 src4_host;
 
 	/*
@@ -145,8 +148,8 @@ void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns);
  * the headroom; replies are written in place). On SL_VERDICT_DROP, *reason
  * is the counted drop reason. Counters are updated here, never by callers.
  */
-enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port,
-			      struct sl_buf *buf, enum sl_drop *reason);
+enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port, struct sl_buf *buf,
+			      enum sl_drop *reason);
 
 /* ICMP too-big replies per second per lcore, and burst (sluice-dp's). */
 #define SL_FP_ICMP_RATE 100

@@ -42,5 +42,6 @@ int sl_flowtab_init(struct sl_flowtab *ft, void *mem, sl_u32 size,
 
 void sl_flowtab_clear(struct sl_flowtab *ft)
 {
-	memset(ft->buckets, 0, sl_flowtab_mem_size(ft->nb_buckets * SL_FT_WAYS));
+	memset(ft->buckets, 0,
+	       sl_flowtab_mem_size(ft->nb_buckets * SL_FT_WAYS));
 }

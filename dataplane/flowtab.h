@@ -42,13 +42,13 @@ struct sl_flow_entry {
 SL_STATIC_ASSERT(sizeof(struct sl_flow_entry) == 64, "one cache line");
 
 struct sl_flow_bucket {
-	sl_u32 sig[SL_FT_WAYS];  /* 0 = empty way */
+	sl_u32 sig[SL_FT_WAYS];	 /* 0 = empty way */
 	sl_u32 seen[SL_FT_WAYS]; /* seconds; 0 = never */
 };
 SL_STATIC_ASSERT(sizeof(struct sl_flow_bucket) == 64, "one cache line");
 
 struct sl_flowtab {
-	sl_u32 nb_buckets;  /* power of two */
+	sl_u32 nb_buckets; /* power of two */
 	sl_u32 mask;
 	sl_u32 tcp_timeout;
 	sl_u32 udp_timeout;
@@ -155,7 +155,8 @@ sl_flowtab_sig_mask(const struct sl_flow_bucket *bk, sl_u32 sig)
 {
 #if defined(__SSE2__)
 	__m128i s = _mm_set1_epi32((int)sig);
-	__m128i lo = _mm_cmpeq_epi32(_mm_load_si128((const __m128i *)bk->sig), s);
+	__m128i lo =
+		_mm_cmpeq_epi32(_mm_load_si128((const __m128i *)bk->sig), s);
 	__m128i hi = _mm_cmpeq_epi32(
 		_mm_load_si128((const __m128i *)&bk->sig[4]), s);
 
@@ -252,7 +253,8 @@ sl_flowtab_insert(struct sl_flowtab *ft, const struct sl_flow_key *key,
 		}
 		if (sl_flowtab_expired(ft, bk->sig[w], bk->seen[w], now) ||
 		    (bk->sig[w] == sig &&
-		     sl_flow_key_eq(&ft->entries[b * SL_FT_WAYS + w].key, key))) {
+		     sl_flow_key_eq(&ft->entries[b * SL_FT_WAYS + w].key,
+				    key))) {
 			pick = w;
 			goto take;
 		}

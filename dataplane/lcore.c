@@ -53,7 +53,8 @@ static void clock_init(void)
 
 static inline uint64_t tsc_to_ns(uint64_t tsc)
 {
-	return mono0 + (uint64_t)(((unsigned __int128)(tsc - tsc0) * tsc_mult) >> 32);
+	return mono0 +
+	       (uint64_t)(((unsigned __int128)(tsc - tsc0) * tsc_mult) >> 32);
 }
 
 /* ---- transmit ---- */
@@ -237,7 +238,8 @@ static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 static void switch_table(struct sl_lcores *lc, struct sl_worker *w,
 			 uint64_t version)
 {
-	struct sl_shm_header *h = __atomic_load_n(&lc->view_hdr, __ATOMIC_ACQUIRE);
+	struct sl_shm_header *h =
+		__atomic_load_n(&lc->view_hdr, __ATOMIC_ACQUIRE);
 
 	if (h != w->hdr) {
 		if (w->hdr != NULL) {
@@ -261,13 +263,16 @@ static int worker_main(void *arg)
 {
 	struct sl_worker *w = arg;
 	struct sl_lcores *lc = w->lc;
-	const uint64_t drain_tsc = (rte_get_tsc_hz() + 999999) / 1000000 * DRAIN_US;
-	const uint64_t solicit_tsc = (rte_get_tsc_hz() + 999999) / 1000000 * SOLICIT_US;
+	const uint64_t drain_tsc =
+		(rte_get_tsc_hz() + 999999) / 1000000 * DRAIN_US;
+	const uint64_t solicit_tsc =
+		(rte_get_tsc_hz() + 999999) / 1000000 * SOLICIT_US;
 	uint64_t last_drain = 0, last_solicit = 0;
 	uint16_t i;
 
 	while (!sl_lcore_quit) {
-		uint64_t v = __atomic_load_n(&lc->view_version, __ATOMIC_ACQUIRE);
+		uint64_t v =
+			__atomic_load_n(&lc->view_version, __ATOMIC_ACQUIRE);
 		uint64_t tsc = rte_rdtsc();
 
 		if (unlikely(v != w->view_ack))
@@ -276,7 +281,8 @@ static int worker_main(void *arg)
 		for (i = 0; i < w->nb_rxq; i++)
 			rx_poll(w, &w->rxq[i]);
 		if (unlikely(tsc - last_drain > drain_tsc)) {
-			if (w->solicit_ports && tsc - last_solicit > solicit_tsc) {
+			if (w->solicit_ports &&
+			    tsc - last_solicit > solicit_tsc) {
 				solicit(w, tsc_to_ns(tsc), lc->neigh);
 				last_solicit = tsc;
 			}
@@ -305,8 +311,10 @@ static int worker_alloc(struct sl_lcores *lc, unsigned int lcore,
 	w = rte_zmalloc_socket("sluice_worker", sizeof(*w), RTE_CACHE_LINE_SIZE,
 			       socket);
 	if (w == NULL) {
-		snprintf(err, errlen, "lcore %u: worker state from hugepages failed "
-			 "(give more hugepages: scripts/deps.sh --hugepages)", lcore);
+		snprintf(err, errlen,
+			 "lcore %u: worker state from hugepages failed "
+			 "(give more hugepages: scripts/deps.sh --hugepages)",
+			 lcore);
 		return -ENOMEM;
 	}
 	lc->w[row] = w;
@@ -317,10 +325,12 @@ static int worker_alloc(struct sl_lcores *lc, unsigned int lcore,
 				       RTE_CACHE_LINE_SIZE, socket);
 	if (w->ft_mem == NULL) {
 		snprintf(err, errlen,
-			 "flow table for lcore %u: %zu MiB from hugepages failed: give more "
+			 "flow table for lcore %u: %zu MiB from hugepages "
+			 "failed: give more "
 			 "hugepages (scripts/deps.sh --hugepages) or reduce "
 			 "dataplane.flow_table.size (%s)",
-			 lcore, (ft_bytes + (1u << 20) - 1) >> 20, p->config_file);
+			 lcore, (ft_bytes + (1u << 20) - 1) >> 20,
+			 p->config_file);
 		return -ENOMEM;
 	}
 	ret = sl_flowtab_init(&w->ft, w->ft_mem, p->ft_size, p->tcp_timeout,
@@ -346,11 +356,12 @@ static int worker_alloc(struct sl_lcores *lc, unsigned int lcore,
 		t->w = w;
 		t->port_id = pt->port_id;
 		t->queue = (uint16_t)row;
-		t->buf = rte_zmalloc_socket("sluice_txbuf",
-					    RTE_ETH_TX_BUFFER_SIZE(SL_PORT_BURST), 0,
-					    socket);
+		t->buf = rte_zmalloc_socket(
+			"sluice_txbuf", RTE_ETH_TX_BUFFER_SIZE(SL_PORT_BURST),
+			0, socket);
 		if (t->buf == NULL) {
-			snprintf(err, errlen, "lcore %u: TX buffer from hugepages failed",
+			snprintf(err, errlen,
+				 "lcore %u: TX buffer from hugepages failed",
 				 lcore);
 			return -ENOMEM;
 		}
@@ -377,10 +388,12 @@ static void log_workers(const struct sl_lcores *lc, const struct sl_ports *ps)
 		int n = 0;
 
 		for (q = 0; q < w->nb_rxq && n < (int)sizeof(buf); q++)
-			n += snprintf(buf + n, sizeof(buf) - (size_t)n, "%s%s queue %u",
-				      q ? ", " : "", ps->p[w->rxq[q].port].name,
+			n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+				      "%s%s queue %u", q ? ", " : "",
+				      ps->p[w->rxq[q].port].name,
 				      w->rxq[q].queue);
-		LOG("lcore %u: worker %u polls %s; flow table %u entries, %zu bytes\n",
+		LOG("lcore %u: worker %u polls %s; flow table %u entries, %zu "
+		    "bytes\n",
 		    w->lcore_id, i, buf, w->ft.nb_buckets * SL_FT_WAYS,
 		    sl_flowtab_mem_size(w->ft.nb_buckets * SL_FT_WAYS));
 	}
@@ -399,8 +412,10 @@ int sl_lcores_init(struct sl_lcores *lc, const struct sl_lcores_params *p,
 	lc->neigh = p->neigh;
 	clock_init();
 	if (rte_lcore_count() < 2) {
-		snprintf(err, errlen, "need at least 2 lcores (-l 0-1): lcore %u runs "
-			 "housekeeping, the rest forward", rte_get_main_lcore());
+		snprintf(err, errlen,
+			 "need at least 2 lcores (-l 0-1): lcore %u runs "
+			 "housekeeping, the rest forward",
+			 rte_get_main_lcore());
 		return -EINVAL;
 	}
 	for (i = 0; i < p->ports->nb; i++)
@@ -408,10 +423,11 @@ int sl_lcores_init(struct sl_lcores *lc, const struct sl_lcores_params *p,
 			max_q = p->ports->p[i].nb_queues;
 	if (max_q > SL_MAX_LCORES)
 		max_q = SL_MAX_LCORES;
-	RTE_LCORE_FOREACH_WORKER(lcore) {
+	RTE_LCORE_FOREACH_WORKER(lcore)
+	{
 		if (row >= max_q) {
-			n += snprintf(idle + n, sizeof(idle) - (size_t)n, "%s%u",
-				      n ? "," : "", lcore);
+			n += snprintf(idle + n, sizeof(idle) - (size_t)n,
+				      "%s%u", n ? "," : "", lcore);
 			if (n >= (int)sizeof(idle))
 				n = (int)sizeof(idle) - 1;
 			continue;
@@ -423,8 +439,8 @@ int sl_lcores_init(struct sl_lcores *lc, const struct sl_lcores_params *p,
 		row++;
 	}
 	if (idle[0] != '\0')
-		LOG("idle lcores: %s (the ports offer only %u queue%s)\n", idle, max_q,
-		    max_q == 1 ? "" : "s");
+		LOG("idle lcores: %s (the ports offer only %u queue%s)\n", idle,
+		    max_q, max_q == 1 ? "" : "s");
 	log_workers(lc, p->ports);
 	return 0;
 }
@@ -435,7 +451,8 @@ int sl_lcores_launch(struct sl_lcores *lc, char *err, size_t errlen)
 	int ret;
 
 	for (i = 0; i < lc->nb_workers; i++) {
-		ret = rte_eal_remote_launch(worker_main, lc->w[i], lc->w[i]->lcore_id);
+		ret = rte_eal_remote_launch(worker_main, lc->w[i],
+					    lc->w[i]->lcore_id);
 		if (ret != 0) {
 			snprintf(err, errlen, "lcore %u: launch failed: %s",
 				 lc->w[i]->lcore_id, strerror(-ret));
@@ -478,8 +495,8 @@ void sl_lcores_sum(const struct sl_lcores *lc, struct sl_lcore_stats *out)
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < lc->nb_workers; i++) {
-		const sl_u64 *src = (const sl_u64 *)__atomic_load_n(&lc->w[i]->fp.stats,
-								    __ATOMIC_ACQUIRE);
+		const sl_u64 *src = (const sl_u64 *)__atomic_load_n(
+			&lc->w[i]->fp.stats, __ATOMIC_ACQUIRE);
 		sl_u64 *dst = (sl_u64 *)out;
 
 		for (k = 0; k < sizeof(*out) / sizeof(sl_u64); k++)
@@ -488,7 +505,8 @@ void sl_lcores_sum(const struct sl_lcores *lc, struct sl_lcore_stats *out)
 	/* table_gen is not a sum: report the newest generation in use. */
 	out->table_gen = 0;
 	for (i = 0; i < lc->nb_workers; i++)
-		if (__atomic_load_n(&lc->w[i]->fp.gen, __ATOMIC_RELAXED) > out->table_gen)
+		if (__atomic_load_n(&lc->w[i]->fp.gen, __ATOMIC_RELAXED) >
+		    out->table_gen)
 			out->table_gen = __atomic_load_n(&lc->w[i]->fp.gen,
 							 __ATOMIC_RELAXED);
 }

@@ -59,11 +59,11 @@ struct sl_worker {
 	unsigned int row;
 	uint16_t nb_rxq;
 	struct sl_rxq rxq[SL_FP_MAX_PORTS];
-	struct sl_txq txq[SL_FP_MAX_PORTS];  /* by sluice port index */
+	struct sl_txq txq[SL_FP_MAX_PORTS]; /* by sluice port index */
 	struct rte_mempool *pool[SL_FP_MAX_PORTS];
-	uint32_t solicit_ports;              /* bit p: this worker asks on port p */
-	uint64_t view_ack;                   /* atomic: version it switched to */
-	struct sl_shm_header *hdr;           /* mapping it uses, or NULL */
+	uint32_t solicit_ports;	   /* bit p: this worker asks on port p */
+	uint64_t view_ack;	   /* atomic: version it switched to */
+	struct sl_shm_header *hdr; /* mapping it uses, or NULL */
 	struct sl_flowtab ft;
 	void *ft_mem;
 };

@@ -48,9 +48,9 @@ struct dp_args {
 
 /* Shared-memory state of the main lcore. */
 struct dp_shm {
-	struct sl_dpshm cur;  /* handed to the workers */
-	struct sl_dpshm old;  /* still mapped until every worker has moved */
-	char last_err[600];   /* last message logged, to log each one once */
+	struct sl_dpshm cur; /* handed to the workers */
+	struct sl_dpshm old; /* still mapped until every worker has moved */
+	char last_err[600];  /* last message logged, to log each one once */
 	sl_u64 start_ns;
 };
 
@@ -63,15 +63,23 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sluice-dp [EAL options] -- -c FILE [--shm PATH] [--mbufs N] [--mbuf-size B]\n"
-		"       sluice-dp -c FILE [--shm PATH]   (EAL options from dataplane.eal)\n"
+		"usage: sluice-dp [EAL options] -- -c FILE [--shm PATH] "
+		"[--mbufs N] [--mbuf-size B]\n"
+		"       sluice-dp -c FILE [--shm PATH]   (EAL options from "
+		"dataplane.eal)\n"
 		"  -c, --config FILE  sluice config file\n"
-		"  --shm PATH         shared memory file (default: /dev/hugepages/sluice-INSTANCE\n"
-		"                     if it exists, else /dev/shm/sluice-INSTANCE)\n"
-		"  --mbufs N          mbufs per pool (default: sized from the rings and lcores;\n"
-		"                     net_pcap infinite_rx=1 needs one per packet of its file)\n"
-		"  --mbuf-size B      mbuf data room incl. %u bytes of headroom (default: fits\n"
-		"                     dataplane.mtu; smaller only for replays of short frames)\n",
+		"  --shm PATH         shared memory file (default: "
+		"/dev/hugepages/sluice-INSTANCE\n"
+		"                     if it exists, else "
+		"/dev/shm/sluice-INSTANCE)\n"
+		"  --mbufs N          mbufs per pool (default: sized from the "
+		"rings and lcores;\n"
+		"                     net_pcap infinite_rx=1 needs one per "
+		"packet of its file)\n"
+		"  --mbuf-size B      mbuf data room incl. %u bytes of "
+		"headroom (default: fits\n"
+		"                     dataplane.mtu; smaller only for replays "
+		"of short frames)\n",
 		RTE_PKTMBUF_HEADROOM);
 }
 
@@ -113,10 +121,10 @@ static int parse_args(int argc, char **argv, struct dp_args *a)
 		case 'm':
 			errno = 0;
 			v = strtoul(optarg, &end, 0);
-			if (errno || end == optarg || *end || optarg[0] == '-' ||
-			    v == 0 || v > (1ul << 30)) {
-				LOG("--mbufs %s: want a count from 1 to %lu\n", optarg,
-				    1ul << 30);
+			if (errno || end == optarg || *end ||
+			    optarg[0] == '-' || v == 0 || v > (1ul << 30)) {
+				LOG("--mbufs %s: want a count from 1 to %lu\n",
+				    optarg, 1ul << 30);
 				return -EINVAL;
 			}
 			a->pool.nb_mbufs = (unsigned int)v;
@@ -124,11 +132,13 @@ static int parse_args(int argc, char **argv, struct dp_args *a)
 		case 'b':
 			errno = 0;
 			v = strtoul(optarg, &end, 0);
-			if (errno || end == optarg || *end || optarg[0] == '-' ||
+			if (errno || end == optarg || *end ||
+			    optarg[0] == '-' ||
 			    v < RTE_PKTMBUF_HEADROOM + 128u || v > UINT16_MAX) {
-				LOG("--mbuf-size %s: want bytes from %u to %u (headroom %u included)\n",
-				    optarg, RTE_PKTMBUF_HEADROOM + 128u, UINT16_MAX,
-				    RTE_PKTMBUF_HEADROOM);
+				LOG("--mbuf-size %s: want bytes from %u to %u "
+				    "(headroom %u included)\n",
+				    optarg, RTE_PKTMBUF_HEADROOM + 128u,
+				    UINT16_MAX, RTE_PKTMBUF_HEADROOM);
 				return -EINVAL;
 			}
 			a->pool.data_room = (uint16_t)v;
@@ -142,7 +152,8 @@ static int parse_args(int argc, char **argv, struct dp_args *a)
 		}
 	}
 	if (optind < argc) {
-		LOG("unexpected argument \"%s\" (EAL options go before \"--\")\n",
+		LOG("unexpected argument \"%s\" (EAL options go before "
+		    "\"--\")\n",
 		    argv[optind]);
 		return -EINVAL;
 	}
@@ -158,8 +169,8 @@ static int parse_args(int argc, char **argv, struct dp_args *a)
 static int eal_argv(int argc0, char **argv0, struct dp_args *a,
 		    const struct sl_config *cfg)
 {
-	unsigned int i, n = a->eal_argc > 1 ? (unsigned int)a->eal_argc :
-					       cfg->dp.n_eal + 1;
+	unsigned int i, n = a->eal_argc > 1 ? (unsigned int)a->eal_argc
+					    : cfg->dp.n_eal + 1;
 
 	(void)argc0;
 	a->eal_from_config = a->eal_argc <= 1;
@@ -168,8 +179,8 @@ static int eal_argv(int argc0, char **argv0, struct dp_args *a,
 		return -ENOMEM;
 	a->eal_argv[0] = argv0[0];
 	for (i = 1; i < n; i++)
-		a->eal_argv[i] = a->eal_argc > 1 ? argv0[i] :
-						   (char *)cfg->dp.eal[i - 1];
+		a->eal_argv[i] =
+			a->eal_argc > 1 ? argv0[i] : (char *)cfg->dp.eal[i - 1];
 	a->eal_argc = (int)n;
 	return 0;
 }
@@ -240,7 +251,8 @@ static void try_attach(struct dp_shm *s, struct sl_lcores *lc,
 	sl_lcores_set_table(lc, next.hdr);
 	LOG("shared memory %s: %s (generation %" PRIu64
 	    ", %u VIPs / %u backends max, %u lcore rows)\n",
-	    path, s->old.hdr != NULL ? "file replaced, re-attached" : "attached",
+	    path,
+	    s->old.hdr != NULL ? "file replaced, re-attached" : "attached",
 	    (uint64_t)__atomic_load_n(&next.hdr->gen, __ATOMIC_ACQUIRE),
 	    next.hdr->max_vips, next.hdr->max_backends, next.hdr->max_lcores);
 	s->last_err[0] = '\0';
@@ -287,13 +299,16 @@ static void summary(const struct sl_lcores *lc)
 			continue;
 		dropped += s.drops[i];
 		if (n < (int)sizeof(why))
-			n += snprintf(why + n, sizeof(why) - (size_t)n, "%s%s %" PRIu64,
-				      n ? ", " : " (", names[i], (uint64_t)s.drops[i]);
+			n += snprintf(why + n, sizeof(why) - (size_t)n,
+				      "%s%s %" PRIu64, n ? ", " : " (",
+				      names[i], (uint64_t)s.drops[i]);
 	}
 	if (n > 0 && n < (int)sizeof(why) - 1)
 		strcat(why, ")");
-	LOG("exiting: rx %" PRIu64 " packets, tx %" PRIu64 ", dropped %" PRIu64 "%s\n",
-	    (uint64_t)s.rx_packets, (uint64_t)s.tx_packets, (uint64_t)dropped, why);
+	LOG("exiting: rx %" PRIu64 " packets, tx %" PRIu64 ", dropped %" PRIu64
+	    "%s\n",
+	    (uint64_t)s.rx_packets, (uint64_t)s.tx_packets, (uint64_t)dropped,
+	    why);
 }
 
 int main(int argc, char **argv)
@@ -319,8 +334,10 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; i < cfg->n_warnings; i++)
 		LOG("warning: %s\n", cfg->warnings[i]);
 	if (cfg->dp.mode != SL_DP_DPDK) {
-		LOG("%s: dataplane.mode is not \"dpdk\": sluice-dp has nothing to do "
-		    "(in xdp mode sluiced runs the dataplane)\n", cfg->file);
+		LOG("%s: dataplane.mode is not \"dpdk\": sluice-dp has nothing "
+		    "to do "
+		    "(in xdp mode sluiced runs the dataplane)\n",
+		    cfg->file);
 		goto out_cfg;
 	}
 	if (eal_argv(argc, argv, &args, cfg) != 0) {
@@ -330,17 +347,22 @@ int main(int argc, char **argv)
 	ret = rte_eal_init(args.eal_argc, args.eal_argv);
 	if (ret < 0) {
 		if (rte_errno == EINVAL)
-			LOG("EAL init failed: invalid EAL options (from %s%s)\n",
-			    args.eal_from_config ? "dataplane.eal in " : "the command line",
+			LOG("EAL init failed: invalid EAL options (from "
+			    "%s%s)\n",
+			    args.eal_from_config ? "dataplane.eal in "
+						 : "the command line",
 			    args.eal_from_config ? cfg->file : "");
 		else
 			LOG("EAL init failed: %s (are hugepages reserved? "
-			    "scripts/deps.sh --hugepages)\n", rte_strerror(rte_errno));
+			    "scripts/deps.sh --hugepages)\n",
+			    rte_strerror(rte_errno));
 		goto out_cfg;
 	}
 	if (rte_lcore_count() < 2) {
-		LOG("need at least 2 lcores (-l 0-1): lcore %u runs housekeeping, "
-		    "the rest forward\n", rte_get_main_lcore());
+		LOG("need at least 2 lcores (-l 0-1): lcore %u runs "
+		    "housekeeping, "
+		    "the rest forward\n",
+		    rte_get_main_lcore());
 		goto out_eal;
 	}
 	signal(SIGINT, on_signal);
@@ -349,15 +371,19 @@ int main(int argc, char **argv)
 
 	fill_conf(&conf, cfg);
 	/* One queue pair per worker; more workers than stats rows stay idle. */
-	ret = sl_ports_setup(&ports, RTE_MIN(rte_lcore_count() - 1, (unsigned int)SL_MAX_LCORES),
-			     cfg->dp.mtu, &args.pool, &conf, err, sizeof(err));
+	ret = sl_ports_setup(
+		&ports,
+		RTE_MIN(rte_lcore_count() - 1, (unsigned int)SL_MAX_LCORES),
+		cfg->dp.mtu, &args.pool, &conf, err, sizeof(err));
 	if (ret != 0) {
 		LOG("%s\n", err);
 		goto out_eal;
 	}
-	neigh = rte_zmalloc("sluice_neigh", sizeof(*neigh), RTE_CACHE_LINE_SIZE);
+	neigh = rte_zmalloc("sluice_neigh", sizeof(*neigh),
+			    RTE_CACHE_LINE_SIZE);
 	if (neigh == NULL) {
-		LOG("neighbour table from hugepages failed (give more hugepages: "
+		LOG("neighbour table from hugepages failed (give more "
+		    "hugepages: "
 		    "scripts/deps.sh --hugepages)\n");
 		goto out_ports;
 	}
@@ -386,7 +412,8 @@ int main(int argc, char **argv)
 		sl_lcores_stop(&lc);
 		goto out_stats;
 	}
-	LOG("forwarding on %u worker lcore%s, %u port%s (instance %s); Ctrl-C stops\n",
+	LOG("forwarding on %u worker lcore%s, %u port%s (instance %s); Ctrl-C "
+	    "stops\n",
 	    lc.nb_workers, lc.nb_workers == 1 ? "" : "s", ports.nb,
 	    ports.nb == 1 ? "" : "s", cfg->instance);
 

@@ -194,9 +194,9 @@ int sl_neigh_solicit(struct sl_neigh *n, const struct sl_fp_conf *conf,
 		/* A MAC nobody confirmed for long is forgotten. */
 		if ((mac & MAC_VALID) && now_ns - upd > SL_NEIGH_STALE_NS)
 			__atomic_store_n(&e->mac, 0, __ATOMIC_RELAXED);
-		wait = (mac & MAC_VALID) && now_ns - upd < SL_NEIGH_REFRESH_NS ?
-			       SL_NEIGH_REFRESH_NS :
-			       SL_NEIGH_RETRY_NS;
+		wait = (mac & MAC_VALID) && now_ns - upd < SL_NEIGH_REFRESH_NS
+			       ? SL_NEIGH_REFRESH_NS
+			       : SL_NEIGH_RETRY_NS;
 		if (e->asked_ns && now_ns - e->asked_ns < wait)
 			continue;
 		if ((mac & MAC_VALID) && now_ns - upd < SL_NEIGH_REFRESH_NS)

@@ -21,9 +21,10 @@
 struct sl_fp_conf;
 
 #define SL_NEIGH_MAX 256
-#define SL_NEIGH_RETRY_NS (1000ull * 1000 * 1000)      /* unresolved: 1 s */
+#define SL_NEIGH_RETRY_NS (1000ull * 1000 * 1000)	 /* unresolved: 1 s */
 #define SL_NEIGH_REFRESH_NS (30ull * 1000 * 1000 * 1000) /* resolved: 30 s */
-#define SL_NEIGH_STALE_NS (120ull * 1000 * 1000 * 1000)  /* no answer: drop MAC */
+#define SL_NEIGH_STALE_NS \
+	(120ull * 1000 * 1000 * 1000) /* no answer: drop MAC */
 
 struct sl_neigh_entry {
 	union sl_addr addr;
@@ -31,13 +32,13 @@ struct sl_neigh_entry {
 	sl_u8 is_static;
 	sl_u16 port;
 	sl_u32 pad;
-	sl_u64 mac;        /* atomic: bits 0..47 MAC (byte 0 lowest), bit 63 valid */
+	sl_u64 mac; /* atomic: bits 0..47 MAC (byte 0 lowest), bit 63 valid */
 	sl_u64 updated_ns; /* atomic: when mac was last confirmed */
 	sl_u64 asked_ns;   /* solicit timer; written by the first worker only */
 };
 
 struct sl_neigh {
-	sl_u32 nb;         /* atomic: entries in use, only grows */
+	sl_u32 nb; /* atomic: entries in use, only grows */
 	struct sl_neigh_entry e[SL_NEIGH_MAX];
 };
 

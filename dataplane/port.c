@@ -68,20 +68,23 @@ static int configure(struct sl_port *p, unsigned int nb_workers, uint16_t mtu,
 	if (q > info.max_tx_queues)
 		q = info.max_tx_queues;
 	if (q == 0) {
-		snprintf(err, errlen, "port %u (%s): device offers no RX/TX queue pair",
+		snprintf(err, errlen,
+			 "port %u (%s): device offers no RX/TX queue pair",
 			 p->port_id, p->name);
 		return -ENODEV;
 	}
 	p->nb_queues = (uint16_t)q;
 	if (q > 1) {
-		uint64_t hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
-			      info.flow_type_rss_offloads;
+		uint64_t hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) &
+			info.flow_type_rss_offloads;
 
 		if (hf != 0) {
 			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 			conf.rx_adv_conf.rss_conf.rss_hf = hf;
 		} else {
-			LOG("port %u (%s): no RSS for IP/TCP/UDP: queues other than 0 may stay idle\n",
+			LOG("port %u (%s): no RSS for IP/TCP/UDP: queues other "
+			    "than 0 may stay idle\n",
 			    p->port_id, p->name);
 		}
 	}
@@ -89,19 +92,23 @@ static int configure(struct sl_port *p, unsigned int nb_workers, uint16_t mtu,
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
 	*tx_offloads = conf.txmode.offloads;
 
-	ret = rte_eth_dev_configure(p->port_id, (uint16_t)q, (uint16_t)q, &conf);
+	ret = rte_eth_dev_configure(p->port_id, (uint16_t)q, (uint16_t)q,
+				    &conf);
 	if (ret != 0)
 		return port_fail(err, errlen, p, "rte_eth_dev_configure", ret);
 	p->nb_rxd = SL_PORT_RX_DESC;
 	p->nb_txd = SL_PORT_TX_DESC;
-	ret = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &p->nb_rxd, &p->nb_txd);
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(p->port_id, &p->nb_rxd,
+					       &p->nb_txd);
 	if (ret != 0)
-		return port_fail(err, errlen, p, "rte_eth_dev_adjust_nb_rx_tx_desc",
-				 ret);
-	if (mtu != 0 && (rte_eth_dev_get_mtu(p->port_id, &cur) != 0 || cur != mtu)) {
+		return port_fail(err, errlen, p,
+				 "rte_eth_dev_adjust_nb_rx_tx_desc", ret);
+	if (mtu != 0 &&
+	    (rte_eth_dev_get_mtu(p->port_id, &cur) != 0 || cur != mtu)) {
 		ret = rte_eth_dev_set_mtu(p->port_id, mtu);
 		if (ret != 0)
-			LOG("port %u (%s): cannot set MTU %u: %s (keeping the device's)\n",
+			LOG("port %u (%s): cannot set MTU %u: %s (keeping the "
+			    "device's)\n",
 			    p->port_id, p->name, mtu, strerror(-ret));
 	}
 	return 0;
@@ -123,7 +130,8 @@ static struct rte_mempool *pool_for(struct sl_ports *ps, int socket,
 		room = RTE_MBUF_DEFAULT_BUF_SIZE;
 	if (po != NULL && po->data_room != 0) {
 		if (po->data_room < room)
-			LOG("mbuf data room %u bytes (--mbuf-size): frames over %u bytes "
+			LOG("mbuf data room %u bytes (--mbuf-size): frames "
+			    "over %u bytes "
 			    "do not fit one mbuf (mtu %u needs %u)\n",
 			    po->data_room, po->data_room - RTE_PKTMBUF_HEADROOM,
 			    mtu ? mtu : RTE_ETHER_MTU, room);
@@ -131,8 +139,10 @@ static struct rte_mempool *pool_for(struct sl_ports *ps, int socket,
 	}
 	if (po != NULL && po->nb_mbufs != 0) {
 		if (po->nb_mbufs < n)
-			LOG("--mbufs %u is below the %u mbufs the rings and lcores "
-			    "need: using %u\n", po->nb_mbufs, n, n);
+			LOG("--mbufs %u is below the %u mbufs the rings and "
+			    "lcores "
+			    "need: using %u\n",
+			    po->nb_mbufs, n, n);
 		size = po->nb_mbufs > n ? po->nb_mbufs : n;
 	} else {
 		while (size < n)
@@ -143,18 +153,24 @@ static struct rte_mempool *pool_for(struct sl_ports *ps, int socket,
 				     (uint16_t)room, socket);
 	if (mp == NULL) {
 		snprintf(err, errlen,
-			 "mbuf pool for socket %d: %u mbufs (%u MiB) from hugepages failed: %s "
+			 "mbuf pool for socket %d: %u mbufs (%u MiB) from "
+			 "hugepages failed: %s "
 			 "(give more hugepages: scripts/deps.sh --hugepages%s)",
 			 socket, size,
-			 (unsigned int)(((uint64_t)size * (room + sizeof(struct rte_mbuf))) >> 20),
+			 (unsigned int)(((uint64_t)size *
+					 (room + sizeof(struct rte_mbuf))) >>
+					20),
 			 rte_strerror(rte_errno),
-			 po != NULL && po->nb_mbufs != 0 ? ", or lower --mbufs" : "");
+			 po != NULL && po->nb_mbufs != 0 ? ", or lower --mbufs"
+							 : "");
 		return NULL;
 	}
 	if (po != NULL && (po->nb_mbufs != 0 || po->data_room != 0))
-		LOG("mbuf pool for socket %d: %u mbufs of %u bytes (%u MiB)\n", socket,
-		    size, room,
-		    (unsigned int)(((uint64_t)size * (room + sizeof(struct rte_mbuf))) >> 20));
+		LOG("mbuf pool for socket %d: %u mbufs of %u bytes (%u MiB)\n",
+		    socket, size, room,
+		    (unsigned int)(((uint64_t)size *
+				    (room + sizeof(struct rte_mbuf))) >>
+				   20));
 	ps->pools[socket] = mp;
 	return mp;
 }
@@ -174,13 +190,16 @@ static int start(struct sl_port *p, uint64_t tx_offloads, char *err,
 	txc.offloads = tx_offloads;
 	for (q = 0; q < p->nb_queues; q++) {
 		ret = rte_eth_rx_queue_setup(p->port_id, q, p->nb_rxd,
-					     (unsigned int)p->socket, NULL, p->pool);
+					     (unsigned int)p->socket, NULL,
+					     p->pool);
 		if (ret != 0)
-			return port_fail(err, errlen, p, "rte_eth_rx_queue_setup", ret);
+			return port_fail(err, errlen, p,
+					 "rte_eth_rx_queue_setup", ret);
 		ret = rte_eth_tx_queue_setup(p->port_id, q, p->nb_txd,
 					     (unsigned int)p->socket, &txc);
 		if (ret != 0)
-			return port_fail(err, errlen, p, "rte_eth_tx_queue_setup", ret);
+			return port_fail(err, errlen, p,
+					 "rte_eth_tx_queue_setup", ret);
 	}
 	p->queues_ok = 1;
 	ret = rte_eth_dev_start(p->port_id);
@@ -191,7 +210,8 @@ static int start(struct sl_port *p, uint64_t tx_offloads, char *err,
 	 * (net_pcap, net_null) only see it in promiscuous mode. */
 	ret = rte_eth_promiscuous_enable(p->port_id);
 	if (ret != 0)
-		LOG("port %u (%s): promiscuous mode: %s (only frames to its own MAC arrive)\n",
+		LOG("port %u (%s): promiscuous mode: %s (only frames to its "
+		    "own MAC arrive)\n",
 		    p->port_id, p->name, strerror(-ret));
 	return 0;
 }
@@ -210,14 +230,16 @@ static void log_port(const struct sl_port *p, const uint8_t mac[6])
 			 link.link_speed == RTE_ETH_SPEED_NUM_NONE)
 			snprintf(ls, sizeof(ls), "link up");
 		else
-			snprintf(ls, sizeof(ls), "link up %u Mbps", link.link_speed);
+			snprintf(ls, sizeof(ls), "link up %u Mbps",
+				 link.link_speed);
 	}
 	rte_eth_dev_get_mtu(p->port_id, &mtu);
-	LOG("port %u (%s): %u queue%s, %u/%u descriptors, mac %02x:%02x:%02x:%02x:%02x:%02x, "
+	LOG("port %u (%s): %u queue%s, %u/%u descriptors, mac "
+	    "%02x:%02x:%02x:%02x:%02x:%02x, "
 	    "mtu %u, socket %d, %s\n",
 	    p->port_id, p->name, p->nb_queues, p->nb_queues == 1 ? "" : "s",
-	    p->nb_rxd, p->nb_txd, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
-	    mtu, p->socket, ls);
+	    p->nb_rxd, p->nb_txd, mac[0], mac[1], mac[2], mac[3], mac[4],
+	    mac[5], mtu, p->socket, ls);
 }
 
 int sl_ports_setup(struct sl_ports *ps, unsigned int nb_workers, uint16_t mtu,
@@ -226,21 +248,25 @@ int sl_ports_setup(struct sl_ports *ps, unsigned int nb_workers, uint16_t mtu,
 {
 	uint64_t tx_offloads[SL_FP_MAX_PORTS];
 	struct rte_ether_addr mac;
-	unsigned int need[RTE_DIM(ps->pools)] = {0};
+	unsigned int need[RTE_DIM(ps->pools)] = { 0 };
 	uint16_t pid, i;
 	int ret;
 
 	memset(ps, 0, sizeof(*ps));
 	if (rte_eth_dev_count_avail() == 0) {
-		snprintf(err, errlen, "no ports: give -a PCI or --vdev (see README)");
+		snprintf(err, errlen,
+			 "no ports: give -a PCI or --vdev (see README)");
 		return -ENODEV;
 	}
 	if (rte_eth_dev_count_avail() > SL_FP_MAX_PORTS) {
-		snprintf(err, errlen, "%u ports: sluice-dp drives at most %d (use -a to pick)",
+		snprintf(err, errlen,
+			 "%u ports: sluice-dp drives at most %d (use -a to "
+			 "pick)",
 			 rte_eth_dev_count_avail(), SL_FP_MAX_PORTS);
 		return -E2BIG;
 	}
-	RTE_ETH_FOREACH_DEV(pid) {
+	RTE_ETH_FOREACH_DEV(pid)
+	{
 		struct sl_port *p = &ps->p[ps->nb];
 		int s = rte_eth_dev_socket_id(pid);
 
@@ -249,20 +275,23 @@ int sl_ports_setup(struct sl_ports *ps, unsigned int nb_workers, uint16_t mtu,
 		if (rte_eth_dev_get_name_by_port(pid, p->name) != 0)
 			snprintf(p->name, sizeof(p->name), "?");
 		ps->nb++;
-		ret = configure(p, nb_workers, mtu, &tx_offloads[ps->nb - 1], err,
-				errlen);
+		ret = configure(p, nb_workers, mtu, &tx_offloads[ps->nb - 1],
+				err, errlen);
 		if (ret != 0)
 			goto fail;
 		/* Rings full, plus per port each worker's burst and TX buffer. */
-		need[p->socket] += (unsigned int)p->nb_queues * (p->nb_rxd + p->nb_txd) +
-				   nb_workers * 2 * SL_PORT_BURST;
+		need[p->socket] +=
+			(unsigned int)p->nb_queues * (p->nb_rxd + p->nb_txd) +
+			nb_workers * 2 * SL_PORT_BURST;
 	}
 	for (i = 0; i < ps->nb; i++) {
 		struct sl_port *p = &ps->p[i];
 
 		/* Each lcore's mempool cache may hold up to 1.5 x its size. */
 		p->pool = pool_for(ps, p->socket,
-				   need[p->socket] + (nb_workers + 1) * SL_POOL_CACHE * 3 / 2,
+				   need[p->socket] + (nb_workers + 1) *
+							     SL_POOL_CACHE * 3 /
+							     2,
 				   mtu, po, err, errlen);
 		if (p->pool == NULL) {
 			ret = -ENOMEM;
@@ -273,10 +302,12 @@ int sl_ports_setup(struct sl_ports *ps, unsigned int nb_workers, uint16_t mtu,
 			goto fail;
 		ret = rte_eth_macaddr_get(p->port_id, &mac);
 		if (ret != 0) {
-			ret = port_fail(err, errlen, p, "rte_eth_macaddr_get", ret);
+			ret = port_fail(err, errlen, p, "rte_eth_macaddr_get",
+					ret);
 			goto fail;
 		}
-		memcpy(conf->port_mac[i], mac.addr_bytes, sizeof(conf->port_mac[i]));
+		memcpy(conf->port_mac[i], mac.addr_bytes,
+		       sizeof(conf->port_mac[i]));
 		log_port(p, conf->port_mac[i]);
 	}
 	conf->nb_ports = ps->nb;
@@ -297,8 +328,8 @@ void sl_ports_close(struct sl_ports *ps)
 			int ret = rte_eth_dev_stop(p->port_id);
 
 			if (ret != 0)
-				LOG("port %u (%s): rte_eth_dev_stop: %s\n", p->port_id,
-				    p->name, strerror(-ret));
+				LOG("port %u (%s): rte_eth_dev_stop: %s\n",
+				    p->port_id, p->name, strerror(-ret));
 			p->started = 0;
 		}
 		/*

@@ -29,7 +29,7 @@ struct sl_port {
 	uint16_t nb_txd;
 	int socket;
 	int started;
-	uint8_t queues_ok;      /* every queue set up: safe to close */
+	uint8_t queues_ok; /* every queue set up: safe to close */
 	struct rte_mempool *pool;
 	char name[64];
 };
@@ -42,8 +42,9 @@ struct sl_ports {
 
 /* Mbuf pool overrides (sluice-dp --mbufs, --mbuf-size); 0 = automatic. */
 struct sl_pool_opts {
-	unsigned int nb_mbufs; /* mbufs per pool, at least what the rings need */
-	uint16_t data_room;    /* bytes per mbuf incl. RTE_PKTMBUF_HEADROOM */
+	unsigned int
+		nb_mbufs;   /* mbufs per pool, at least what the rings need */
+	uint16_t data_room; /* bytes per mbuf incl. RTE_PKTMBUF_HEADROOM */
 };
 
 /*

@@ -37,7 +37,7 @@ sl_u64 sl_dpshm_mono_ns(void)
 }
 
 void sl_dpshm_locate(const char *path, const char *instance, char *out,
-		   size_t outlen)
+		     size_t outlen)
 {
 	if (path != NULL && path[0] != '\0') {
 		snprintf(out, outlen, "%s", path);
@@ -52,7 +52,8 @@ void sl_dpshm_locate(const char *path, const char *instance, char *out,
 static size_t stats_bytes(const struct sl_shm_header *h)
 {
 	return (size_t)h->max_lcores * sizeof(struct sl_lcore_stats) +
-	       (size_t)h->max_lcores * h->max_vips * sizeof(struct sl_vip_stats) +
+	       (size_t)h->max_lcores * h->max_vips *
+		       sizeof(struct sl_vip_stats) +
 	       (size_t)h->max_lcores * h->max_backends *
 		       sizeof(struct sl_backend_stats);
 }
@@ -83,19 +84,22 @@ static int validate(const struct sl_shm_header *h, sl_u64 file_size,
 	if (magic != SL_SHM_MAGIC) {
 		snprintf(err, errlen,
 			 "bad magic 0x%016" PRIx64
-			 ", not a sluice table (or sluiced is still creating it)",
+			 ", not a sluice table (or sluiced is still creating "
+			 "it)",
 			 (uint64_t)magic);
 		return -EPROTO;
 	}
 	if (h->abi_version != SL_TABLE_ABI_VERSION) {
 		snprintf(err, errlen,
-			 "ABI version %u, sluice-dp speaks %d (upgrade both together)",
+			 "ABI version %u, sluice-dp speaks %d (upgrade both "
+			 "together)",
 			 h->abi_version, SL_TABLE_ABI_VERSION);
 		return -EPROTO;
 	}
 	if (h->header_size != sizeof(*h)) {
 		snprintf(err, errlen,
-			 "header is %u bytes, sluice-dp expects %zu (upgrade both together)",
+			 "header is %u bytes, sluice-dp expects %zu (upgrade "
+			 "both together)",
 			 h->header_size, sizeof(*h));
 		return -EPROTO;
 	}
@@ -129,7 +133,8 @@ static int validate(const struct sl_shm_header *h, sl_u64 file_size,
 		return -ENOSPC;
 	}
 	if (other_dp_alive(h)) {
-		snprintf(err, errlen, "in use by another sluice-dp (pid %" PRIu64 ")",
+		snprintf(err, errlen,
+			 "in use by another sluice-dp (pid %" PRIu64 ")",
 			 (uint64_t)h->dp_pid);
 		return -EBUSY;
 	}
@@ -137,7 +142,7 @@ static int validate(const struct sl_shm_header *h, sl_u64 file_size,
 }
 
 int sl_dpshm_attach(struct sl_dpshm *s, const char *path, unsigned int nb_rows,
-		  char *err, size_t errlen)
+		    char *err, size_t errlen)
 {
 	struct stat st;
 	void *map;
@@ -149,7 +154,8 @@ int sl_dpshm_attach(struct sl_dpshm *s, const char *path, unsigned int nb_rows,
 	if (fd < 0) {
 		ret = -errno;
 		if (ret == -ENOENT)
-			snprintf(err, errlen, "not found: is sluiced running? (waiting)");
+			snprintf(err, errlen,
+				 "not found: is sluiced running? (waiting)");
 		else
 			snprintf(err, errlen, "open: %s", strerror(errno));
 		return ret;
@@ -162,7 +168,8 @@ int sl_dpshm_attach(struct sl_dpshm *s, const char *path, unsigned int nb_rows,
 	}
 	if ((sl_u64)st.st_size < sizeof(struct sl_shm_header)) {
 		snprintf(err, errlen,
-			 "file is %lld bytes, smaller than the header (sluiced still creating it?)",
+			 "file is %lld bytes, smaller than the header (sluiced "
+			 "still creating it?)",
 			 (long long)st.st_size);
 		close(fd);
 		return -EAGAIN;
@@ -172,8 +179,8 @@ int sl_dpshm_attach(struct sl_dpshm *s, const char *path, unsigned int nb_rows,
 	ret = map == MAP_FAILED ? -errno : 0;
 	close(fd);
 	if (ret != 0) {
-		snprintf(err, errlen, "mmap %lld bytes: %s", (long long)st.st_size,
-			 strerror(-ret));
+		snprintf(err, errlen, "mmap %lld bytes: %s",
+			 (long long)st.st_size, strerror(-ret));
 		return ret;
 	}
 	ret = validate(map, (sl_u64)st.st_size, nb_rows, err, errlen);
@@ -203,7 +210,8 @@ void sl_dpshm_claim(struct sl_dpshm *s, unsigned int nb_rows, sl_u64 start_ns)
 
 	__atomic_store_n(&h->dp_start_ns, start_ns, __ATOMIC_RELAXED);
 	__atomic_store_n(&h->dp_nb_lcores, nb_rows, __ATOMIC_RELAXED);
-	__atomic_store_n(&h->dp_heartbeat_ns, sl_dpshm_mono_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&h->dp_heartbeat_ns, sl_dpshm_mono_ns(),
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&h->dp_pid, (sl_u64)getpid(), __ATOMIC_RELEASE);
 }
 
@@ -247,7 +255,7 @@ void sl_dpshm_detach(struct sl_dpshm *s, unsigned int nb_rows)
 }
 
 struct sl_lcore_stats *sl_dpshm_lcore_stats(struct sl_shm_header *hdr,
-					  unsigned int row)
+					    unsigned int row)
 {
 	struct sl_lcore_stats *l =
 		(struct sl_lcore_stats *)((sl_u8 *)hdr + hdr->stats_off);
@@ -256,7 +264,7 @@ struct sl_lcore_stats *sl_dpshm_lcore_stats(struct sl_shm_header *hdr,
 }
 
 struct sl_vip_stats *sl_dpshm_vip_stats(struct sl_shm_header *hdr,
-				      unsigned int row)
+					unsigned int row)
 {
 	struct sl_vip_stats *v = (struct sl_vip_stats *)(sl_dpshm_lcore_stats(
 		hdr, hdr->max_lcores));
@@ -265,10 +273,11 @@ struct sl_vip_stats *sl_dpshm_vip_stats(struct sl_shm_header *hdr,
 }
 
 struct sl_backend_stats *sl_dpshm_backend_stats(struct sl_shm_header *hdr,
-					      unsigned int row)
+						unsigned int row)
 {
-	struct sl_backend_stats *b = (struct sl_backend_stats *)sl_dpshm_vip_stats(
-		hdr, hdr->max_lcores);
+	struct sl_backend_stats *b =
+		(struct sl_backend_stats *)sl_dpshm_vip_stats(hdr,
+							      hdr->max_lcores);
 
 	return &b[(size_t)row * hdr->max_backends];
 }

@@ -18,7 +18,7 @@
 struct sl_dpshm {
 	struct sl_shm_header *hdr; /* NULL while detached */
 	size_t map_len;
-	dev_t dev;                 /* identity of the mapped file */
+	dev_t dev; /* identity of the mapped file */
 	ino_t ino;
 	char path[256];
 };
@@ -29,7 +29,7 @@ struct sl_dpshm {
  * /dev/shm/sluice-<instance>. Writes the chosen path into out.
  */
 void sl_dpshm_locate(const char *path, const char *instance, char *out,
-		   size_t outlen);
+		     size_t outlen);
 
 /*
  * Map the file at `path` and validate it for a dataplane of nb_rows worker
@@ -37,7 +37,7 @@ void sl_dpshm_locate(const char *path, const char *instance, char *out,
  * retries), or another -errno with a one-line reason in err.
  */
 int sl_dpshm_attach(struct sl_dpshm *s, const char *path, unsigned int nb_rows,
-		  char *err, size_t errlen);
+		    char *err, size_t errlen);
 
 /* Whether the file at s->path is still the one mapped (same dev/inode). */
 int sl_dpshm_same_file(const struct sl_dpshm *s, const char *path);
@@ -60,11 +60,11 @@ void sl_dpshm_detach(struct sl_dpshm *s, unsigned int nb_rows);
 
 /* Stats area of the mapping (table.h "Stats area"), for one row. */
 struct sl_lcore_stats *sl_dpshm_lcore_stats(struct sl_shm_header *hdr,
-					  unsigned int row);
+					    unsigned int row);
 struct sl_vip_stats *sl_dpshm_vip_stats(struct sl_shm_header *hdr,
-				      unsigned int row);
+					unsigned int row);
 struct sl_backend_stats *sl_dpshm_backend_stats(struct sl_shm_header *hdr,
-					      unsigned int row);
+						unsigned int row);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 sl_u64 sl_dpshm_mono_ns(void);

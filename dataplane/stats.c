@@ -37,8 +37,9 @@ static void tel_name(char *out, size_t outlen, const char *in)
 		char c = in[i];
 
 		out[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-				 (c >= '0' && c <= '9') || c == '_' ?
-			 c : '_';
+					 (c >= '0' && c <= '9') || c == '_'
+				 ? c
+				 : '_';
 	}
 	out[i] = '\0';
 }
@@ -48,7 +49,8 @@ static void fmt_addr(char *out, size_t outlen, const union sl_addr *a,
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 
-	inet_ntop(family == SL_AF_INET6 ? AF_INET6 : AF_INET, a, ip, sizeof(ip));
+	inet_ntop(family == SL_AF_INET6 ? AF_INET6 : AF_INET, a, ip,
+		  sizeof(ip));
 	if (family == SL_AF_INET6)
 		snprintf(out, outlen, "[%s]:%u", ip, sl_ntohs(port));
 	else
@@ -147,10 +149,14 @@ static void sum_vip(const struct sl_shm_header *h, unsigned int nb_rows,
 static const char *method_name(sl_u8 m)
 {
 	switch (m) {
-	case SL_METHOD_IPIP: return "ipip";
-	case SL_METHOD_GUE: return "gue";
-	case SL_METHOD_L2DSR: return "l2dsr";
-	default: return "?";
+	case SL_METHOD_IPIP:
+		return "ipip";
+	case SL_METHOD_GUE:
+		return "gue";
+	case SL_METHOD_L2DSR:
+		return "l2dsr";
+	default:
+		return "?";
 	}
 }
 
@@ -207,7 +213,8 @@ static int cmd_vips(const char *cmd, const char *params, struct rte_tel_data *d)
 			continue;
 		snprintf(name, sizeof(name), "%.*s", SL_VIP_NAME_LEN - 1,
 			 vips[i].name);
-		if (params != NULL && params[0] != '\0' && strcmp(params, name) != 0)
+		if (params != NULL && params[0] != '\0' &&
+		    strcmp(params, name) != 0)
 			continue;
 		if (name[0] == '\0')
 			snprintf(name, sizeof(name), "vip%u", vips[i].id);
@@ -231,10 +238,14 @@ out:
 static const char *state_name(sl_u8 s)
 {
 	switch (s) {
-	case SL_BACKEND_UP: return "up";
-	case SL_BACKEND_DRAINED: return "drained";
-	case SL_BACKEND_DOWN: return "down";
-	default: return "unused";
+	case SL_BACKEND_UP:
+		return "up";
+	case SL_BACKEND_DRAINED:
+		return "drained";
+	case SL_BACKEND_DOWN:
+		return "down";
+	default:
+		return "unused";
 	}
 }
 
@@ -253,8 +264,8 @@ static struct rte_tel_data *backend_dict(const struct sl_shm_header *h,
 		return NULL;
 	memset(&s, 0, sizeof(s));
 	for (r = 0; r < nb_rows; r++) {
-		const struct sl_backend_stats *x =
-			&sl_dpshm_backend_stats((struct sl_shm_header *)h, r)[id];
+		const struct sl_backend_stats *x = &sl_dpshm_backend_stats(
+			(struct sl_shm_header *)h, r)[id];
 
 		s.packets += x->packets;
 		s.bytes += x->bytes;
@@ -300,7 +311,8 @@ static int cmd_backends(const char *cmd, const char *params,
 			continue;
 		if (params != NULL && params[0] != '\0' &&
 		    (bes[i].vip_id >= t->n_vips ||
-		     strncmp(params, vips[bes[i].vip_id].name, SL_VIP_NAME_LEN) != 0))
+		     strncmp(params, vips[bes[i].vip_id].name,
+			     SL_VIP_NAME_LEN) != 0))
 			continue;
 		c = backend_dict(g_lc->shm, g_lc->nb_workers, t, i);
 		if (c == NULL) {
@@ -322,14 +334,20 @@ int sl_stats_register(struct sl_lcores *lc)
 	int ret;
 
 	g_lc = lc;
-	ret = rte_telemetry_register_cmd("/sluice/stats", cmd_stats,
-		"sluice-dp counters summed over the workers, drops by reason. No parameters");
+	ret = rte_telemetry_register_cmd(
+		"/sluice/stats", cmd_stats,
+		"sluice-dp counters summed over the workers, drops by reason. "
+		"No parameters");
 	if (ret == 0)
-		ret = rte_telemetry_register_cmd("/sluice/vips", cmd_vips,
-			"Per-VIP counters of the active table. Parameter: VIP name (optional)");
+		ret = rte_telemetry_register_cmd(
+			"/sluice/vips", cmd_vips,
+			"Per-VIP counters of the active table. Parameter: VIP "
+			"name (optional)");
 	if (ret == 0)
-		ret = rte_telemetry_register_cmd("/sluice/backends", cmd_backends,
-			"Per-backend counters, keyed by backend id. Parameter: VIP name (optional)");
+		ret = rte_telemetry_register_cmd(
+			"/sluice/backends", cmd_backends,
+			"Per-backend counters, keyed by backend id. Parameter: "
+			"VIP name (optional)");
 	return ret;
 }
 

@@ -31,13 +31,13 @@ static SL_ALWAYS_INLINE sl_u32 sl_csum_add(sl_u32 sum, sl_u32 addend)
  * Unfolded sum of len bytes (len even; in BPF a compile-time constant) added
  * to sum. Words are read through memcpy, so buf needs no alignment.
  */
-static SL_ALWAYS_INLINE sl_u32 sl_csum_partial(const void *buf, unsigned long len,
-					       sl_u32 sum)
+static SL_ALWAYS_INLINE sl_u32 sl_csum_partial(const void *buf,
+					       unsigned long len, sl_u32 sum)
 {
 	const sl_u8 *b = (const sl_u8 *)buf;
 	unsigned long i;
 
-SL_UNROLL
+	SL_UNROLL
 	for (i = 0; i + 1 < len; i += 2) {
 		sl_u16 w;
 
@@ -60,7 +60,7 @@ static SL_ALWAYS_INLINE sl_be16 sl_csum_ip4_hdr(const void *iph)
 
 	/* Five 32-bit words summed in 64 bits: the same one's complement sum
 	 * as 16-bit words (RFC 1071 2(C)), in a third of the instructions. */
-SL_UNROLL
+	SL_UNROLL
 	for (i = 0; i < 20; i += 4) {
 		sl_u32 w;
 
@@ -93,8 +93,8 @@ static SL_ALWAYS_INLINE sl_be16 sl_csum_update32(sl_be16 check, sl_be32 old,
 {
 	sl_u32 sum = (sl_u16)~check;
 
-	sum = sl_csum_add(sum, (sl_u16)~(old & 0xffff));
-	sum = sl_csum_add(sum, (sl_u16)~(old >> 16));
+	sum = sl_csum_add(sum, (sl_u16) ~(old & 0xffff));
+	sum = sl_csum_add(sum, (sl_u16) ~(old >> 16));
 	sum = sl_csum_add(sum, new_ & 0xffff);
 	sum = sl_csum_add(sum, new_ >> 16);
 	return (sl_be16)sl_csum_fold(sum);
@@ -116,7 +116,8 @@ static SL_ALWAYS_INLINE sl_be16 sl_csum_ip4_hdr_len(const void *iph,
  * first byte of a word padded with zero (RFC 1071). Host use (runtime len).
  */
 static SL_ALWAYS_INLINE sl_u32 sl_csum_partial_odd(const void *buf,
-						   unsigned long len, sl_u32 sum)
+						   unsigned long len,
+						   sl_u32 sum)
 {
 	sum = sl_csum_partial(buf, len & ~1ul, sum);
 	if (len & 1) {
@@ -146,8 +147,14 @@ static SL_ALWAYS_INLINE sl_be16 sl_csum_l4_ip6(const void *ip6, const void *l4,
 					       unsigned long len)
 {
 	const sl_u8 *h = (const sl_u8 *)ip6;
-	sl_u8 tail[8] = { (sl_u8)(len >> 24), (sl_u8)(len >> 16),
-			  (sl_u8)(len >> 8), (sl_u8)len, 0, 0, 0, h[6] };
+	sl_u8 tail[8] = { (sl_u8)(len >> 24),
+			  (sl_u8)(len >> 16),
+			  (sl_u8)(len >> 8),
+			  (sl_u8)len,
+			  0,
+			  0,
+			  0,
+			  h[6] };
 	sl_u32 sum;
 	sl_be16 c;
 

@@ -67,19 +67,19 @@
 /* The "code" of a reply. Append only: scripts test these numbers. */
 enum sl_ctl_code {
 	SL_CTL_OK = 0,
-	SL_CTL_BAD_REQUEST = 1,   /* unknown command, wrong arguments */
-	SL_CTL_NOT_FOUND = 2,     /* no such VIP or backend */
-	SL_CTL_INVALID = 3,       /* a value out of range (weight) */
+	SL_CTL_BAD_REQUEST = 1,	  /* unknown command, wrong arguments */
+	SL_CTL_NOT_FOUND = 2,	  /* no such VIP or backend */
+	SL_CTL_INVALID = 3,	  /* a value out of range (weight) */
 	SL_CTL_RELOAD_FAILED = 4, /* the new config was refused; old one kept */
-	SL_CTL_INTERNAL = 5,      /* out of memory, publish failed, ... */
+	SL_CTL_INTERNAL = 5,	  /* out of memory, publish failed, ... */
 };
 
 enum {
-	SL_CTL_REQUEST_MAX = 4096,        /* bytes, newline included */
-	SL_CTL_REPLY_MAX = 64 << 20,      /* bytes; a client refuses more */
-	SL_CTL_ARGS_MAX = 8,              /* words in a request */
-	SL_CTL_TIMEOUT_MS = 5000,         /* per connection, whole exchange */
-	SL_CTL_CLIENTS_MAX = 64,          /* connections served at once */
+	SL_CTL_REQUEST_MAX = 4096,   /* bytes, newline included */
+	SL_CTL_REPLY_MAX = 64 << 20, /* bytes; a client refuses more */
+	SL_CTL_ARGS_MAX = 8,	     /* words in a request */
+	SL_CTL_TIMEOUT_MS = 5000,    /* per connection, whole exchange */
+	SL_CTL_CLIENTS_MAX = 64,     /* connections served at once */
 	SL_CTL_WEIGHT_MAX = 65535,
 };
 
@@ -89,23 +89,23 @@ enum {
  * sluicectl's renderers are both generated from this list, so neither can
  * miss a command, and `help` on either side prints the same text.
  */
-#define SL_CTL_COMMANDS(X)                                                    \
-	X(help, "help", "", 0, 0, "list the commands the daemon serves")      \
-	X(status, "status", "", 0, 0,                                         \
-	  "daemon and dataplane state, config generation, reloads")           \
-	X(vips, "vips", "", 0, 0,                                             \
-	  "list VIPs with method, backends up, packets and flows")            \
-	X(backends, "backends", "[VIP]", 0, 1,                                \
-	  "list backends with state, health, weight, checks and flows")       \
-	X(stats, "stats", "", 0, 0,                                           \
-	  "dataplane totals: packets, bytes, flows, drops by reason")         \
-	X(drain, "drain", "VIP BACKEND", 2, 2,                                \
-	  "stop new flows to BACKEND (ADDR[:PORT]); existing flows stay")     \
-	X(undrain, "undrain", "VIP BACKEND", 2, 2,                            \
-	  "give BACKEND new flows again")                                     \
-	X(weight, "weight", "VIP BACKEND N", 3, 3,                            \
-	  "set BACKEND's weight (0..65535; 0 takes no new flows)")            \
-	X(reload, "reload", "", 0, 0,                                         \
+#define SL_CTL_COMMANDS(X)                                                \
+	X(help, "help", "", 0, 0, "list the commands the daemon serves")  \
+	X(status, "status", "", 0, 0,                                     \
+	  "daemon and dataplane state, config generation, reloads")       \
+	X(vips, "vips", "", 0, 0,                                         \
+	  "list VIPs with method, backends up, packets and flows")        \
+	X(backends, "backends", "[VIP]", 0, 1,                            \
+	  "list backends with state, health, weight, checks and flows")   \
+	X(stats, "stats", "", 0, 0,                                       \
+	  "dataplane totals: packets, bytes, flows, drops by reason")     \
+	X(drain, "drain", "VIP BACKEND", 2, 2,                            \
+	  "stop new flows to BACKEND (ADDR[:PORT]); existing flows stay") \
+	X(undrain, "undrain", "VIP BACKEND", 2, 2,                        \
+	  "give BACKEND new flows again")                                 \
+	X(weight, "weight", "VIP BACKEND N", 3, 3,                        \
+	  "set BACKEND's weight (0..65535; 0 takes no new flows)")        \
+	X(reload, "reload", "", 0, 0,                                     \
 	  "re-read the config file (as SIGHUP); a bad file changes nothing")
 
 #endif /* SLUICE_CTL_H */

@@ -13,14 +13,14 @@
 #include "types.h"
 
 enum sl_decap_stat {
-	SL_DECAP_IPIP4,  /* IPv4 in IPv4 (protocol 4), decapsulated */
-	SL_DECAP_IPIP6,  /* IPv6 in IPv6 (next header 41), decapsulated */
+	SL_DECAP_IPIP4,	 /* IPv4 in IPv4 (protocol 4), decapsulated */
+	SL_DECAP_IPIP6,	 /* IPv6 in IPv6 (next header 41), decapsulated */
 	SL_DECAP_IP4IN6, /* IPv4 in IPv6 (next header 4), decapsulated */
 	SL_DECAP_IP6IN4, /* IPv6 in IPv4 (protocol 41), decapsulated */
-	SL_DECAP_GUE4,   /* GUE (IP in UDP) over outer IPv4, decapsulated */
-	SL_DECAP_GUE6,   /* GUE (IP in UDP) over outer IPv6, decapsulated */
+	SL_DECAP_GUE4,	 /* GUE (IP in UDP) over outer IPv4, decapsulated */
+	SL_DECAP_GUE6,	 /* GUE (IP in UDP) over outer IPv6, decapsulated */
 	SL_DECAP_PASSED, /* not encapsulated for us: left untouched */
-	SL_DECAP_FRAGS,  /* encapsulated but the outer packet is a fragment:
+	SL_DECAP_FRAGS,	 /* encapsulated but the outer packet is a fragment:
 			  * left untouched, the kernel cannot decapsulate it */
 	SL_DECAP_ERRORS, /* malformed outer or inner packet: dropped */
 	SL_DECAP_FAILED, /* well-formed, but the kernel refused to strip the

@@ -40,9 +40,9 @@ static SL_ALWAYS_INLINE sl_u32 sl_encap_len(sl_u8 method, sl_u8 outer_family)
 }
 
 /* base with its low (width - bits) bits replaced from the hash. */
-static SL_ALWAYS_INLINE void sl_encap_src(const union sl_addr *base,
-					  sl_u8 bits, sl_u8 family,
-					  sl_u64 hash, union sl_addr *out)
+static SL_ALWAYS_INLINE void sl_encap_src(const union sl_addr *base, sl_u8 bits,
+					  sl_u8 family, sl_u64 hash,
+					  union sl_addr *out)
 {
 	*out = *base;
 	if (family == SL_AF_INET) {
@@ -52,9 +52,9 @@ static SL_ALWAYS_INLINE void sl_encap_src(const union sl_addr *base,
 				   ((sl_u32)hash & host));
 	} else {
 		/* Vary at most the last 32 bits of an IPv6 source. */
-		sl_u32 host = bits >= 128 ? 0 :
-			      bits <= 96  ? 0xffffffffu :
-					    (0xffffffffu >> (bits - 96));
+		sl_u32 host = bits >= 128  ? 0
+			      : bits <= 96 ? 0xffffffffu
+					   : (0xffffffffu >> (bits - 96));
 
 		out->w[3] = sl_htonl((sl_ntohl(base->w[3]) & ~host) |
 				     ((sl_u32)hash & host));
@@ -112,15 +112,14 @@ static SL_ALWAYS_INLINE void sl_encap_ip6(struct sl_ip6hdr *ip6, sl_u8 tclass,
  * inner_len bytes of family inner_family whose first bytes are at inner.
  * Returns the outer length written (sl_encap_len()).
  */
-static SL_ALWAYS_INLINE sl_u32
-sl_encap_write(sl_u8 *out, const sl_u8 *inner, sl_u16 inner_len,
-	       sl_u8 inner_family, int inner_df, sl_u8 method,
-	       const struct sl_backend_entry *be,
-	       const struct sl_table_params *prm, sl_u64 hash)
+static SL_ALWAYS_INLINE sl_u32 sl_encap_write(
+	sl_u8 *out, const sl_u8 *inner, sl_u16 inner_len, sl_u8 inner_family,
+	int inner_df, sl_u8 method, const struct sl_backend_entry *be,
+	const struct sl_table_params *prm, sl_u64 hash)
 {
 	sl_u8 tos = sl_encap_inner_tos(inner, inner_family);
-	sl_u8 ipproto = inner_family == SL_AF_INET ? SL_IPPROTO_IPIP :
-						     SL_IPPROTO_IPV6;
+	sl_u8 ipproto =
+		inner_family == SL_AF_INET ? SL_IPPROTO_IPIP : SL_IPPROTO_IPV6;
 	sl_u32 udp_len = method == SL_METHOD_GUE ? 8 : 0;
 	union sl_addr src;
 	sl_u8 proto = udp_len ? SL_IPPROTO_UDP : ipproto;
@@ -128,8 +127,8 @@ sl_encap_write(sl_u8 *out, const sl_u8 *inner, sl_u16 inner_len,
 	sl_u32 ip_len;
 
 	if (be->family == SL_AF_INET) {
-		sl_encap_src(&prm->encap_src4, prm->encap_src4_bits,
-			     SL_AF_INET, hash, &src);
+		sl_encap_src(&prm->encap_src4, prm->encap_src4_bits, SL_AF_INET,
+			     hash, &src);
 		ip_len = 20;
 		sl_encap_ip4((struct sl_iphdr *)out, tos,
 			     (sl_u16)(ip_len + udp_len + inner_len), proto,

@@ -33,22 +33,22 @@ SL_STATIC_ASSERT(sizeof(struct sl_hash_key) == 16, "hash key ABI is 16 bytes");
 
 #define SL_ROTL64(x, b) (sl_u64)(((x) << (b)) | ((x) >> (64 - (b))))
 
-#define SL_SIPROUND(v0, v1, v2, v3)                                           \
-	do {                                                                   \
-		v0 += v1;                                                      \
-		v1 = SL_ROTL64(v1, 13);                                        \
-		v1 ^= v0;                                                      \
-		v0 = SL_ROTL64(v0, 32);                                        \
-		v2 += v3;                                                      \
-		v3 = SL_ROTL64(v3, 16);                                        \
-		v3 ^= v2;                                                      \
-		v0 += v3;                                                      \
-		v3 = SL_ROTL64(v3, 21);                                        \
-		v3 ^= v0;                                                      \
-		v2 += v1;                                                      \
-		v1 = SL_ROTL64(v1, 17);                                        \
-		v1 ^= v2;                                                      \
-		v2 = SL_ROTL64(v2, 32);                                        \
+#define SL_SIPROUND(v0, v1, v2, v3)     \
+	do {                            \
+		v0 += v1;               \
+		v1 = SL_ROTL64(v1, 13); \
+		v1 ^= v0;               \
+		v0 = SL_ROTL64(v0, 32); \
+		v2 += v3;               \
+		v3 = SL_ROTL64(v3, 16); \
+		v3 ^= v2;               \
+		v0 += v3;               \
+		v3 = SL_ROTL64(v3, 21); \
+		v3 ^= v0;               \
+		v2 += v1;               \
+		v1 = SL_ROTL64(v1, 17); \
+		v1 ^= v2;               \
+		v2 = SL_ROTL64(v2, 32); \
 	} while (0)
 
 static SL_ALWAYS_INLINE sl_u64 sl_le64(const sl_u8 *p)
@@ -66,7 +66,8 @@ static SL_ALWAYS_INLINE sl_u64 sl_le64(const sl_u8 *p)
  * Generic SipHash-c-d over len bytes. len is bounded by the caller; in BPF use
  * only with a compile-time constant len (the loops then unroll).
  */
-static SL_ALWAYS_INLINE sl_u64 sl_siphash_cd(const void *data, unsigned long len,
+static SL_ALWAYS_INLINE sl_u64 sl_siphash_cd(const void *data,
+					     unsigned long len,
 					     const struct sl_hash_key *key,
 					     int c_rounds, int d_rounds)
 {
@@ -79,34 +80,42 @@ static SL_ALWAYS_INLINE sl_u64 sl_siphash_cd(const void *data, unsigned long len
 	sl_u64 b = ((sl_u64)len) << 56;
 	int r;
 
-SL_UNROLL
+	SL_UNROLL
 	for (i = 0; i < nwords; i++) {
 		sl_u64 m = sl_le64(p + i * 8);
 
 		v3 ^= m;
-SL_UNROLL
+		SL_UNROLL
 		for (r = 0; r < c_rounds; r++)
 			SL_SIPROUND(v0, v1, v2, v3);
 		v0 ^= m;
 	}
 	p += nwords * 8;
 	switch (len & 7) {
-	case 7: b |= ((sl_u64)p[6]) << 48; /* fallthrough */
-	case 6: b |= ((sl_u64)p[5]) << 40; /* fallthrough */
-	case 5: b |= ((sl_u64)p[4]) << 32; /* fallthrough */
-	case 4: b |= ((sl_u64)p[3]) << 24; /* fallthrough */
-	case 3: b |= ((sl_u64)p[2]) << 16; /* fallthrough */
-	case 2: b |= ((sl_u64)p[1]) << 8;  /* fallthrough */
-	case 1: b |= ((sl_u64)p[0]);       /* fallthrough */
-	default: break;
+	case 7:
+		b |= ((sl_u64)p[6]) << 48; /* fallthrough */
+	case 6:
+		b |= ((sl_u64)p[5]) << 40; /* fallthrough */
+	case 5:
+		b |= ((sl_u64)p[4]) << 32; /* fallthrough */
+	case 4:
+		b |= ((sl_u64)p[3]) << 24; /* fallthrough */
+	case 3:
+		b |= ((sl_u64)p[2]) << 16; /* fallthrough */
+	case 2:
+		b |= ((sl_u64)p[1]) << 8; /* fallthrough */
+	case 1:
+		b |= ((sl_u64)p[0]); /* fallthrough */
+	default:
+		break;
 	}
 	v3 ^= b;
-SL_UNROLL
+	SL_UNROLL
 	for (r = 0; r < c_rounds; r++)
 		SL_SIPROUND(v0, v1, v2, v3);
 	v0 ^= b;
 	v2 ^= 0xff;
-SL_UNROLL
+	SL_UNROLL
 	for (r = 0; r < d_rounds; r++)
 		SL_SIPROUND(v0, v1, v2, v3);
 	return v0 ^ v1 ^ v2 ^ v3;

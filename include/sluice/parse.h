@@ -40,7 +40,7 @@ enum sl_ethertype {
 };
 
 #define SL_ETH_ALEN 6
-#define SL_VLAN_MAX 2    /* 802.1ad outer + 802.1Q inner */
+#define SL_VLAN_MAX 2	 /* 802.1ad outer + 802.1Q inner */
 #define SL_IP6_MAX_EXT 6 /* extension headers walked before giving up */
 #ifndef SL_IP6_MAX_EXT_QUOTED
 #define SL_IP6_MAX_EXT_QUOTED 6
@@ -117,7 +117,8 @@ struct sl_ip6_exthdr {
 	sl_u8 nexthdr;
 	sl_u8 hdrlen;
 } SL_PACKED;
-SL_STATIC_ASSERT(sizeof(struct sl_ip6_exthdr) == 2, "ext header prefix is 2 bytes");
+SL_STATIC_ASSERT(sizeof(struct sl_ip6_exthdr) == 2,
+		 "ext header prefix is 2 bytes");
 
 struct sl_ip6_fraghdr {
 	sl_u8 nexthdr;
@@ -125,7 +126,8 @@ struct sl_ip6_fraghdr {
 	sl_be16 frag_off; /* offset in 8 bytes << 3 | SL_IP6_FRAG_MF */
 	sl_be32 id;
 } SL_PACKED;
-SL_STATIC_ASSERT(sizeof(struct sl_ip6_fraghdr) == 8, "fragment header is 8 bytes");
+SL_STATIC_ASSERT(sizeof(struct sl_ip6_fraghdr) == 8,
+		 "fragment header is 8 bytes");
 
 /* Host-order bits of sl_ntohs(fh->frag_off). */
 enum sl_ip6_frag {
@@ -139,7 +141,7 @@ struct sl_tcphdr {
 	sl_be32 seq;
 	sl_be32 ack_seq;
 	sl_u8 doff_res; /* data offset in 32-bit words << 4 */
-	sl_u8 flags;    /* enum sl_tcp_flag */
+	sl_u8 flags;	/* enum sl_tcp_flag */
 	sl_be16 window;
 	sl_be16 check;
 	sl_be16 urg_ptr;
@@ -182,7 +184,7 @@ struct sl_icmphdr {
 			sl_be16 unused;
 			sl_be16 mtu;
 		} SL_PACKED frag; /* ICMPv4 fragmentation needed */
-		sl_be32 mtu6;     /* ICMPv6 packet too big */
+		sl_be32 mtu6;	  /* ICMPv6 packet too big */
 	} SL_PACKED rest;
 } SL_PACKED;
 SL_STATIC_ASSERT(sizeof(struct sl_icmphdr) == 8, "ICMP header is 8 bytes");
@@ -215,7 +217,8 @@ struct sl_nd_msg {
 	struct sl_icmphdr icmp; /* rest.data: NA flags, else reserved */
 	union sl_addr target;
 } SL_PACKED;
-SL_STATIC_ASSERT(sizeof(struct sl_nd_msg) == 24, "NS/NA up to target is 24 bytes");
+SL_STATIC_ASSERT(sizeof(struct sl_nd_msg) == 24,
+		 "NS/NA up to target is 24 bytes");
 
 /* ARP for Ethernet and IPv4, the only kind sluice answers. */
 struct sl_arphdr {
@@ -229,7 +232,8 @@ struct sl_arphdr {
 	sl_u8 tha[SL_ETH_ALEN];
 	sl_u8 tpa[4];
 } SL_PACKED;
-SL_STATIC_ASSERT(sizeof(struct sl_arphdr) == 28, "Ethernet/IPv4 ARP is 28 bytes");
+SL_STATIC_ASSERT(sizeof(struct sl_arphdr) == 28,
+		 "Ethernet/IPv4 ARP is 28 bytes");
 
 enum sl_arp_op {
 	SL_ARP_HTYPE_ETHER = 1,
@@ -239,22 +243,23 @@ enum sl_arp_op {
 
 /* What sl_parse found; negative returns are -enum sl_drop instead. */
 enum sl_pkt_kind {
-	SL_PKT_NON_IP = 0,   /* neither IP nor Ethernet/IPv4 ARP */
-	SL_PKT_ARP,          /* ARP, htype Ethernet, ptype IPv4, lengths 6/4 */
-	SL_PKT_IP_OTHER,     /* IP with another protocol, or a later ICMP fragment */
-	SL_PKT_L4,           /* TCP or UDP: key filled (ports 0 if fragment) */
-	SL_PKT_ICMP_ECHO,    /* echo request, v4 or v6: key has addresses */
-	SL_PKT_ICMP_ERR,     /* error quoting a packet: key is the quoted flow, reversed */
-	SL_PKT_ICMP_OTHER,   /* any other ICMP / ICMPv6 message */
-	SL_PKT_NDP,          /* ICMPv6 neighbor solicitation / advertisement */
+	SL_PKT_NON_IP = 0, /* neither IP nor Ethernet/IPv4 ARP */
+	SL_PKT_ARP,	   /* ARP, htype Ethernet, ptype IPv4, lengths 6/4 */
+	SL_PKT_IP_OTHER, /* IP with another protocol, or a later ICMP fragment */
+	SL_PKT_L4,	 /* TCP or UDP: key filled (ports 0 if fragment) */
+	SL_PKT_ICMP_ECHO, /* echo request, v4 or v6: key has addresses */
+	SL_PKT_ICMP_ERR, /* error quoting a packet: key is the quoted flow, reversed */
+	SL_PKT_ICMP_OTHER, /* any other ICMP / ICMPv6 message */
+	SL_PKT_NDP,	   /* ICMPv6 neighbor solicitation / advertisement */
 	SL_PKT_KIND_MAX,
 };
 
 enum sl_pkt_flag {
-	SL_PKT_F_FRAG = 0x01,       /* any fragment (MF set or offset != 0) */
+	SL_PKT_F_FRAG = 0x01,	    /* any fragment (MF set or offset != 0) */
 	SL_PKT_F_FRAG_LATER = 0x02, /* offset != 0: there is no L4 header */
-	SL_PKT_F_DF = 0x04,         /* IPv4 don't-fragment */
-	SL_PKT_F_ICMP_INNER = 0x08, /* key comes from the packet an ICMP error quotes */
+	SL_PKT_F_DF = 0x04,	    /* IPv4 don't-fragment */
+	SL_PKT_F_ICMP_INNER =
+		0x08, /* key comes from the packet an ICMP error quotes */
 };
 
 /*
@@ -272,12 +277,12 @@ struct sl_pkt {
 	struct sl_flow_key key;
 	union sl_addr outer_src;
 	union sl_addr outer_dst;
-	sl_u16 l3_off;       /* IP or ARP header, from frame start */
-	sl_u16 l4_off;       /* upper-layer header (payload of a later fragment) */
-	sl_u16 l3_len;       /* per header: IPv4 tot_len, IPv6 40 + payload_len */
-	sl_u16 inner_l3_off; /* ICMP errors: quoted IP header */
-	sl_u16 inner_l4_off; /* ICMP errors: quoted L4 header */
-	sl_u16 ethertype;    /* host order, after the VLAN tags */
+	sl_u16 l3_off; /* IP or ARP header, from frame start */
+	sl_u16 l4_off; /* upper-layer header (payload of a later fragment) */
+	sl_u16 l3_len; /* per header: IPv4 tot_len, IPv6 40 + payload_len */
+	sl_u16 inner_l3_off;	      /* ICMP errors: quoted IP header */
+	sl_u16 inner_l4_off;	      /* ICMP errors: quoted L4 header */
+	sl_u16 ethertype;	      /* host order, after the VLAN tags */
 	sl_u16 vlan_tci[SL_VLAN_MAX]; /* host order, outer first */
 	sl_u8 nvlan;
 	sl_u8 family;  /* SL_AF_INET / SL_AF_INET6, 0 if not IP */
@@ -300,10 +305,10 @@ SL_STATIC_ASSERT(sizeof(struct sl_pkt) == 96, "sl_pkt has no hidden padding");
  * keeps the compiler from proving the mask redundant and dropping it.
  */
 #define SL_PARSE_OFF_MASK 0x7fffu
-#define SL_PARSE_WIDEN(v, mask)                                                \
-	do {                                                                   \
-		__asm__ volatile("" : "+r"(v));                                \
-		(v) &= (mask);                                                 \
+#define SL_PARSE_WIDEN(v, mask)                 \
+	do {                                    \
+		__asm__ volatile("" : "+r"(v)); \
+		(v) &= (mask);                  \
 	} while (0)
 #define SL_PARSE_OFF_WIDEN(off) SL_PARSE_WIDEN(off, SL_PARSE_OFF_MASK)
 /* Same for an end offset: at most 22 + 40 + 65535, so below 0x1ffff. */
@@ -313,9 +318,9 @@ SL_STATIC_ASSERT(sizeof(struct sl_pkt) == 96, "sl_pkt has no hidden padding");
 struct sl_l3 {
 	union sl_addr src;
 	union sl_addr dst;
-	sl_u32 l4_off;  /* upper-layer header */
+	sl_u32 l4_off;	/* upper-layer header */
 	sl_u32 end_off; /* one past the IP packet, per its length field */
-	sl_u32 len;     /* length field: tot_len or 40 + payload_len */
+	sl_u32 len;	/* length field: tot_len or 40 + payload_len */
 	sl_u8 family;
 	sl_u8 proto;
 	sl_u8 flags;
@@ -337,7 +342,7 @@ static SL_ALWAYS_INLINE int sl_parse_l2(const sl_u8 *data, const sl_u8 *end,
 	if ((const sl_u8 *)(eth + 1) > end)
 		return -SL_DROP_TRUNCATED;
 	proto = sl_ntohs(eth->proto);
-SL_UNROLL
+	SL_UNROLL
 	for (i = 0; i < SL_VLAN_MAX; i++) {
 		const struct sl_vlanhdr *vh;
 
@@ -429,7 +434,7 @@ static SL_ALWAYS_INLINE int sl_parse_ip6(const sl_u8 *data, const sl_u8 *end,
 		lim = l3->end_off;
 	nh = ip6->nexthdr;
 	off += sizeof(*ip6);
-SL_UNROLL
+	SL_UNROLL
 	for (i = 0; i < max_ext; i++) {
 		const struct sl_ip6_exthdr *eh;
 		const struct sl_ip6_fraghdr *fh;
@@ -486,9 +491,11 @@ done:
 }
 
 static SL_ALWAYS_INLINE int sl_parse_tcp(const sl_u8 *data, const sl_u8 *end,
-					 const struct sl_l3 *l3, struct sl_pkt *p)
+					 const struct sl_l3 *l3,
+					 struct sl_pkt *p)
 {
-	const struct sl_tcphdr *th = (const struct sl_tcphdr *)(data + l3->l4_off);
+	const struct sl_tcphdr *th =
+		(const struct sl_tcphdr *)(data + l3->l4_off);
 	sl_u32 hlen;
 
 	if ((const sl_u8 *)(th + 1) > end ||
@@ -508,9 +515,11 @@ static SL_ALWAYS_INLINE int sl_parse_tcp(const sl_u8 *data, const sl_u8 *end,
 }
 
 static SL_ALWAYS_INLINE int sl_parse_udp(const sl_u8 *data, const sl_u8 *end,
-					 const struct sl_l3 *l3, struct sl_pkt *p)
+					 const struct sl_l3 *l3,
+					 struct sl_pkt *p)
 {
-	const struct sl_udphdr *uh = (const struct sl_udphdr *)(data + l3->l4_off);
+	const struct sl_udphdr *uh =
+		(const struct sl_udphdr *)(data + l3->l4_off);
 	sl_u32 len;
 
 	if ((const sl_u8 *)(uh + 1) > end ||
@@ -536,8 +545,8 @@ static SL_ALWAYS_INLINE int sl_parse_udp(const sl_u8 *data, const sl_u8 *end,
  * the ICMP packet (outer->end_off).
  */
 static SL_ALWAYS_INLINE int sl_parse_quoted(const sl_u8 *data, const sl_u8 *end,
-					    const struct sl_l3 *outer, sl_u32 off,
-					    struct sl_pkt *p)
+					    const struct sl_l3 *outer,
+					    sl_u32 off, struct sl_pkt *p)
 {
 	struct sl_l3 in;
 	const struct sl_udphdr *uh;
@@ -552,8 +561,8 @@ static SL_ALWAYS_INLINE int sl_parse_quoted(const sl_u8 *data, const sl_u8 *end,
 		if (in.l4_off > lim)
 			return -SL_DROP_TRUNCATED;
 	} else {
-		ret = sl_parse_ip6(data, end, off, lim,
-				   SL_IP6_MAX_EXT_QUOTED, &in);
+		ret = sl_parse_ip6(data, end, off, lim, SL_IP6_MAX_EXT_QUOTED,
+				   &in);
 		if (ret < 0)
 			return ret;
 	}
@@ -590,9 +599,11 @@ static SL_ALWAYS_INLINE int sl_icmp_is_error(sl_u8 family, sl_u8 type)
 
 /* ICMP in IPv4 or ICMPv6 in IPv6 (the caller checked the pairing). */
 static SL_ALWAYS_INLINE int sl_parse_icmp(const sl_u8 *data, const sl_u8 *end,
-					  const struct sl_l3 *l3, struct sl_pkt *p)
+					  const struct sl_l3 *l3,
+					  struct sl_pkt *p)
 {
-	const struct sl_icmphdr *ih = (const struct sl_icmphdr *)(data + l3->l4_off);
+	const struct sl_icmphdr *ih =
+		(const struct sl_icmphdr *)(data + l3->l4_off);
 	const struct sl_nd_msg *nd;
 	sl_u8 type;
 
@@ -603,12 +614,15 @@ static SL_ALWAYS_INLINE int sl_parse_icmp(const sl_u8 *data, const sl_u8 *end,
 	p->icmp_type = type;
 	p->icmp_code = ih->code;
 	if (sl_icmp_is_error(l3->family, type))
-		return sl_parse_quoted(data, end, l3, l3->l4_off + sizeof(*ih), p);
+		return sl_parse_quoted(data, end, l3, l3->l4_off + sizeof(*ih),
+				       p);
 	if (l3->family == SL_AF_INET)
-		return type == SL_ICMP_ECHO ? SL_PKT_ICMP_ECHO : SL_PKT_ICMP_OTHER;
+		return type == SL_ICMP_ECHO ? SL_PKT_ICMP_ECHO
+					    : SL_PKT_ICMP_OTHER;
 	if (type == SL_ICMP6_ECHO_REQUEST)
 		return SL_PKT_ICMP_ECHO;
-	if (type == SL_ICMP6_ND_NEIGH_SOLICIT || type == SL_ICMP6_ND_NEIGH_ADVERT) {
+	if (type == SL_ICMP6_ND_NEIGH_SOLICIT ||
+	    type == SL_ICMP6_ND_NEIGH_ADVERT) {
 		nd = (const struct sl_nd_msg *)ih;
 		if ((const sl_u8 *)(nd + 1) > end ||
 		    l3->l4_off + sizeof(*nd) > l3->end_off)
@@ -626,8 +640,8 @@ static SL_ALWAYS_INLINE int sl_parse_arp(const sl_u8 *data, const sl_u8 *end,
 	if ((const sl_u8 *)(arp + 1) > end)
 		return -SL_DROP_TRUNCATED;
 	if (arp->htype != SL_BE16(SL_ARP_HTYPE_ETHER) ||
-	    arp->ptype != SL_BE16(SL_ETH_P_IP) ||
-	    arp->hlen != SL_ETH_ALEN || arp->plen != 4)
+	    arp->ptype != SL_BE16(SL_ETH_P_IP) || arp->hlen != SL_ETH_ALEN ||
+	    arp->plen != 4)
 		return SL_PKT_NON_IP;
 	p->l3_len = sizeof(*arp);
 	return SL_PKT_ARP;

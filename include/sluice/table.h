@@ -45,7 +45,7 @@
  * share a probe chain); version 1 indexes are laid out differently. */
 #define SL_TABLE_ABI_VERSION 2
 
-#define SL_MAX_LCORES 64      /* quiescent-state and stats rows */
+#define SL_MAX_LCORES 64 /* quiescent-state and stats rows */
 #define SL_VIP_NAME_LEN 32
 #define SL_CACHE_LINE 64
 
@@ -56,27 +56,28 @@ enum sl_method {
 };
 
 enum sl_backend_state {
-	SL_BACKEND_UNUSED = 0, /* id not allocated */
-	SL_BACKEND_UP = 1,     /* in the Maglev table, keeps its flows */
+	SL_BACKEND_UNUSED = 0,	/* id not allocated */
+	SL_BACKEND_UP = 1,	/* in the Maglev table, keeps its flows */
 	SL_BACKEND_DRAINED = 2, /* out of the Maglev table, keeps its flows */
-	SL_BACKEND_DOWN = 3,   /* out of the table, its flows are re-picked */
+	SL_BACKEND_DOWN = 3,	/* out of the table, its flows are re-picked */
 };
 
 enum sl_vip_flags {
-	SL_VIP_F_PORT_ANY = 1 << 0,  /* port-agnostic: matches every port */
-	SL_VIP_F_FRAG_DROP = 1 << 1, /* drop fragments (else hash on addresses) */
+	SL_VIP_F_PORT_ANY = 1 << 0, /* port-agnostic: matches every port */
+	SL_VIP_F_FRAG_DROP = 1
+			     << 1, /* drop fragments (else hash on addresses) */
 };
 
 /* A VIP's identity and forwarding parameters. */
 struct sl_vip_entry {
 	union sl_addr addr;
-	sl_be16 port;    /* 0 for a port-agnostic VIP */
-	sl_u8 proto;     /* SL_IPPROTO_TCP / SL_IPPROTO_UDP */
+	sl_be16 port; /* 0 for a port-agnostic VIP */
+	sl_u8 proto;  /* SL_IPPROTO_TCP / SL_IPPROTO_UDP */
 	sl_u8 family;
-	sl_u8 method;    /* enum sl_method */
-	sl_u8 flags;     /* enum sl_vip_flags */
-	sl_u16 id;       /* stable: index in the slot's vips[] and in stats */
-	sl_u32 maglev_off;  /* first entry of its Maglev table in maglev[] */
+	sl_u8 method;	   /* enum sl_method */
+	sl_u8 flags;	   /* enum sl_vip_flags */
+	sl_u16 id;	   /* stable: index in the slot's vips[] and in stats */
+	sl_u32 maglev_off; /* first entry of its Maglev table in maglev[] */
 	sl_u32 maglev_size; /* M (prime); 0 when the VIP has no table */
 	sl_u32 n_backends;  /* backends in its Maglev table (UP, weight > 0) */
 	sl_u32 reserved;
@@ -88,11 +89,11 @@ SL_STATIC_ASSERT(sizeof(struct sl_vip_entry) == 72, "sl_vip_entry ABI");
 struct sl_backend_entry {
 	union sl_addr addr;
 	sl_u8 family;
-	sl_u8 state;     /* enum sl_backend_state */
-	sl_be16 port;    /* l2dsr/health only; encapsulation ignores it */
-	sl_u32 epoch;    /* changes when this id is reused for another identity */
-	sl_u16 vip_id;   /* the VIP this backend serves */
-	sl_u8 mac[6];    /* l2dsr: static MAC from config, or zero (resolve) */
+	sl_u8 state;   /* enum sl_backend_state */
+	sl_be16 port;  /* l2dsr/health only; encapsulation ignores it */
+	sl_u32 epoch;  /* changes when this id is reused for another identity */
+	sl_u16 vip_id; /* the VIP this backend serves */
+	sl_u8 mac[6];  /* l2dsr: static MAC from config, or zero (resolve) */
 	sl_u32 weight;
 };
 SL_STATIC_ASSERT(sizeof(struct sl_backend_entry) == 36, "sl_backend_entry ABI");
@@ -109,7 +110,7 @@ SL_STATIC_ASSERT(sizeof(struct sl_backend_entry) == 36, "sl_backend_entry ABI");
 struct sl_vip_key {
 	union sl_addr addr;
 	sl_be16 port;
-	sl_u8 proto;  /* | SL_VIP_KEY_FRAG for fragment lookups */
+	sl_u8 proto; /* | SL_VIP_KEY_FRAG for fragment lookups */
 	sl_u8 family;
 };
 SL_STATIC_ASSERT(sizeof(struct sl_vip_key) == 20, "sl_vip_key ABI");
@@ -124,23 +125,23 @@ SL_STATIC_ASSERT(sizeof(struct sl_vip_slot) == 24, "sl_vip_slot ABI");
 /* Dataplane settings the publisher passes along with the tables. */
 struct sl_table_params {
 	struct sl_hash_key seed;
-	union sl_addr encap_src4;  /* outer source base for IPv4 outer headers */
-	union sl_addr encap_src6;  /* outer source base for IPv6 outer headers */
-	sl_u8 encap_src4_bits;     /* prefix length: host bits vary per flow */
+	union sl_addr encap_src4; /* outer source base for IPv4 outer headers */
+	union sl_addr encap_src6; /* outer source base for IPv6 outer headers */
+	sl_u8 encap_src4_bits;	  /* prefix length: host bits vary per flow */
 	sl_u8 encap_src6_bits;
-	sl_be16 gue_port;          /* destination port of GUE packets */
-	sl_u16 mtu;                /* egress MTU for the too-big check */
+	sl_be16 gue_port; /* destination port of GUE packets */
+	sl_u16 mtu;	  /* egress MTU for the too-big check */
 	sl_u16 pad;
-	sl_u32 tcp_timeout;        /* seconds */
+	sl_u32 tcp_timeout; /* seconds */
 	sl_u32 udp_timeout;
 };
 SL_STATIC_ASSERT(sizeof(struct sl_table_params) == 64, "sl_table_params ABI");
 
 /* One table slot; the arrays follow at the offsets given (from the slot). */
 struct sl_table_hdr {
-	sl_u64 gen;            /* generation this slot was written for */
+	sl_u64 gen; /* generation this slot was written for */
 	struct sl_table_params params;
-	sl_u32 n_vips;         /* vips[0 .. n_vips): ids, some may be unused */
+	sl_u32 n_vips;	       /* vips[0 .. n_vips): ids, some may be unused */
 	sl_u32 n_backends;     /* backends[0 .. n_backends) */
 	sl_u32 vip_index_size; /* power of two */
 	sl_u32 maglev_used;    /* entries of maglev[] in use */
@@ -153,8 +154,8 @@ SL_STATIC_ASSERT(sizeof(struct sl_table_hdr) == 104, "sl_table_hdr ABI");
 
 /* Per-lcore quiescent state: one cache line each, written by that lcore. */
 struct sl_qs {
-	sl_u64 seen;     /* last generation this lcore switched to */
-	sl_u64 online;   /* 1 while the lcore polls; 0 before start and after stop */
+	sl_u64 seen; /* last generation this lcore switched to */
+	sl_u64 online; /* 1 while the lcore polls; 0 before start and after stop */
 	sl_u64 pad[6];
 };
 SL_STATIC_ASSERT(sizeof(struct sl_qs) == SL_CACHE_LINE, "sl_qs ABI");
@@ -172,8 +173,8 @@ struct sl_shm_header {
 	sl_u32 max_vips;
 	sl_u32 max_backends;
 	sl_u32 max_vip_index;
-	sl_u32 max_maglev;     /* Maglev entries per slot, all VIPs together */
-	sl_u32 max_lcores;     /* rows of the stats area (<= SL_MAX_LCORES) */
+	sl_u32 max_maglev; /* Maglev entries per slot, all VIPs together */
+	sl_u32 max_lcores; /* rows of the stats area (<= SL_MAX_LCORES) */
 	sl_u32 pad0;
 	char instance[32];
 	/* Written by the publisher, on its own cache line. */
@@ -184,7 +185,7 @@ struct sl_shm_header {
 	sl_u64 dp_pid SL_ALIGNED(SL_CACHE_LINE);
 	sl_u64 dp_heartbeat_ns; /* CLOCK_MONOTONIC, updated every ~100 ms */
 	sl_u64 dp_start_ns;
-	sl_u32 dp_nb_lcores;   /* qs rows in use */
+	sl_u32 dp_nb_lcores; /* qs rows in use */
 	sl_u32 pad3;
 	struct sl_qs qs[SL_MAX_LCORES] SL_ALIGNED(SL_CACHE_LINE);
 };
@@ -210,14 +211,14 @@ struct sl_lcore_stats {
 	sl_u64 tx_packets;
 	sl_u64 tx_bytes;
 	sl_u64 flow_hits;
-	sl_u64 flow_misses;     /* new flows picked by Maglev */
-	sl_u64 flow_evictions;  /* live entries evicted to make room */
-	sl_u64 flow_repicks;    /* entries whose backend went down/away */
-	sl_u64 arp_replies;     /* ARP/NDP answers sent */
+	sl_u64 flow_misses;    /* new flows picked by Maglev */
+	sl_u64 flow_evictions; /* live entries evicted to make room */
+	sl_u64 flow_repicks;   /* entries whose backend went down/away */
+	sl_u64 arp_replies;    /* ARP/NDP answers sent */
 	sl_u64 icmp_echo_replies;
 	sl_u64 icmp_too_big_sent;
 	sl_u64 icmp_errors_forwarded;
-	sl_u64 table_gen;       /* generation in use */
+	sl_u64 table_gen; /* generation in use */
 	sl_u64 pad[3];
 	sl_u64 drops[SL_DROP_SLOTS];
 };
@@ -248,11 +249,11 @@ SL_STATIC_ASSERT(sizeof(struct sl_backend_stats) == 32, "sl_backend_stats ABI");
  */
 struct sl_xdp_flow {
 	sl_u32 backend_id;
-	sl_u32 epoch;     /* of the backend when the flow was placed */
+	sl_u32 epoch; /* of the backend when the flow was placed */
 	sl_u16 vip_id;
 	sl_u16 pad;
-	sl_u32 seen;      /* bpf_ktime_get_coarse_ns() >> 30 (1.07 s ticks), >= 1 */
-	sl_u64 hash;      /* sl_flow_hash() of the key: hits reuse it for encap */
+	sl_u32 seen; /* bpf_ktime_get_coarse_ns() >> 30 (1.07 s ticks), >= 1 */
+	sl_u64 hash; /* sl_flow_hash() of the key: hits reuse it for encap */
 };
 SL_STATIC_ASSERT(sizeof(struct sl_xdp_flow) == 24, "sl_xdp_flow ABI");
 
@@ -272,12 +273,12 @@ SL_STATIC_ASSERT(sizeof(struct sl_xdp_pass_stats) == SL_DROP_SLOTS * 8,
  * load, so the verifier prunes the branches not taken).
  */
 struct sl_xdp_conf {
-	sl_u8 use_fib;     /* 1: next hop from bpf_fib_lookup (sluiced) */
+	sl_u8 use_fib; /* 1: next hop from bpf_fib_lookup (sluiced) */
 	sl_u8 pad;
-	sl_u8 src_mac[6];  /* use_fib == 0 (tests): static source MAC ... */
-	sl_u8 gw_mac[6];   /* ... and next-hop MAC, always XDP_TX */
-	sl_u16 nr_cpus;    /* possible CPUs: flow_map copies to search */
-	sl_u32 icmp_rate;  /* too-big replies per second per CPU */
+	sl_u8 src_mac[6]; /* use_fib == 0 (tests): static source MAC ... */
+	sl_u8 gw_mac[6];  /* ... and next-hop MAC, always XDP_TX */
+	sl_u16 nr_cpus;	  /* possible CPUs: flow_map copies to search */
+	sl_u32 icmp_rate; /* too-big replies per second per CPU */
 	sl_u32 icmp_burst;
 };
 SL_STATIC_ASSERT(sizeof(struct sl_xdp_conf) == 24, "sl_xdp_conf ABI");

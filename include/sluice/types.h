@@ -50,9 +50,9 @@ typedef sl_u32 sl_be32;
 #define sl_htonl(x) ((sl_be32)__builtin_bswap32((sl_u32)(x)))
 #define sl_ntohl(x) ((sl_u32)__builtin_bswap32((sl_be32)(x)))
 /* For constants in switch labels and static initialisers. */
-#define SL_BE16(x) ((sl_be16)((((x) & 0xffu) << 8) | (((x) >> 8) & 0xffu)))
-#define SL_BE32(x)                                                     \
-	((sl_be32)((((x) & 0xffu) << 24) | (((x) & 0xff00u) << 8) |  \
+#define SL_BE16(x) ((sl_be16)((((x)&0xffu) << 8) | (((x) >> 8) & 0xffu)))
+#define SL_BE32(x)                                              \
+	((sl_be32)((((x)&0xffu) << 24) | (((x)&0xff00u) << 8) | \
 		   (((x) >> 8) & 0xff00u) | (((x) >> 24) & 0xffu)))
 #elif __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define sl_htons(x) ((sl_be16)(x))

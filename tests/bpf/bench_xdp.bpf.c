@@ -18,14 +18,14 @@
 
 /* What the wrappers do around each run; written by the harness. */
 struct sl_bench_state {
-	__u64 iter;      /* runs so far */
-	__u32 mode;      /* enum sl_bench_mode */
-	__u32 nflows;    /* SL_BENCH_ROTATE: flows to cycle through */
-	__u32 orig_len;  /* frame length to restore */
+	__u64 iter;	 /* runs so far */
+	__u32 mode;	 /* enum sl_bench_mode */
+	__u32 nflows;	 /* SL_BENCH_ROTATE: flows to cycle through */
+	__u32 orig_len;	 /* frame length to restore */
 	__u32 sport_off; /* offset of the L4 source port */
 	__u32 saddr_off; /* offset of the source address's last 4 bytes */
 	__u32 pad;
-	__u8 eth[16];    /* the original Ethernet header (14 bytes) */
+	__u8 eth[16]; /* the original Ethernet header (14 bytes) */
 };
 
 enum sl_bench_mode {

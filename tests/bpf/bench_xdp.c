@@ -32,23 +32,32 @@ static const char config_text[] =
 	"hash_seed = \"00112233445566778899aabbccddeeff\";\n"
 	"dataplane = { mode = \"dpdk\"; interfaces = [ \"net_null0\" ];\n"
 	"  gateway = \"198.51.100.1\"; gateway6 = \"2001:db8:ff::1\";\n"
-	"  local_address = \"198.51.100.2\"; local_address6 = \"2001:db8:ff::2\";\n"
-	"  encap_source = \"172.16.0.0/16\"; encap_source6 = \"2001:db8:e0::/104\";\n"
+	"  local_address = \"198.51.100.2\"; local_address6 = "
+	"\"2001:db8:ff::2\";\n"
+	"  encap_source = \"172.16.0.0/16\"; encap_source6 = "
+	"\"2001:db8:e0::/104\";\n"
 	"  flow_table = { size = %u; };\n"
 	"};\n"
 	"vips = (\n"
-	" { name = \"web4\"; address = \"192.0.2.10\"; port = 80; protocol = \"tcp\";\n"
+	" { name = \"web4\"; address = \"192.0.2.10\"; port = 80; protocol = "
+	"\"tcp\";\n"
 	"   method = \"ipip\"; healthcheck = { type = \"none\"; };\n"
-	"   backends = ( { address = \"203.0.113.1\"; }, { address = \"203.0.113.2\"; },\n"
+	"   backends = ( { address = \"203.0.113.1\"; }, { address = "
+	"\"203.0.113.2\"; },\n"
 	"     { address = \"203.0.113.3\"; }, { address = \"203.0.113.4\"; },\n"
 	"     { address = \"203.0.113.5\"; }, { address = \"203.0.113.6\"; },\n"
-	"     { address = \"203.0.113.7\"; }, { address = \"203.0.113.8\"; } ); },\n"
-	" { name = \"dns4\"; address = \"192.0.2.11\"; port = 53; protocol = \"udp\";\n"
+	"     { address = \"203.0.113.7\"; }, { address = \"203.0.113.8\"; } "
+	"); },\n"
+	" { name = \"dns4\"; address = \"192.0.2.11\"; port = 53; protocol = "
+	"\"udp\";\n"
 	"   method = \"gue\"; healthcheck = { type = \"none\"; };\n"
-	"   backends = ( { address = \"203.0.113.11\"; }, { address = \"203.0.113.12\"; } ); },\n"
-	" { name = \"web6\"; address = \"2001:db8::10\"; port = 80; protocol = \"tcp\";\n"
+	"   backends = ( { address = \"203.0.113.11\"; }, { address = "
+	"\"203.0.113.12\"; } ); },\n"
+	" { name = \"web6\"; address = \"2001:db8::10\"; port = 80; protocol = "
+	"\"tcp\";\n"
 	"   method = \"ipip\"; healthcheck = { type = \"none\"; };\n"
-	"   backends = ( { address = \"2001:db8:300::1\"; }, { address = \"2001:db8:300::2\"; } ); }\n"
+	"   backends = ( { address = \"2001:db8:300::1\"; }, { address = "
+	"\"2001:db8:300::2\"; } ); }\n"
 	");\n";
 
 /* Mirrors struct sl_bench_state in bench_xdp.bpf.c. */
@@ -63,11 +72,11 @@ enum check { C_NONE, C_MISS, C_HIT, C_PASS };
 
 struct bcase {
 	const char *name;
-	int l3;        /* 4 or 6 */
+	int l3; /* 4 or 6 */
 	sl_u32 dst4;
 	sl_u8 dst6;
 	int udp;
-	sl_u8 flags;   /* TCP flags */
+	sl_u8 flags; /* TCP flags */
 	int mode;
 	sl_u32 nflows;
 	enum check check;
@@ -75,10 +84,10 @@ struct bcase {
 };
 
 static const struct bcase cases[] = {
-	{ "TCP SYN v4, new flow each packet (Maglev, miss)", 4, 0xc000020a, 0, 0,
-	  SL_TCP_SYN, MODE_UNIQUE, 0, C_MISS, 100 },
-	{ "TCP ACK v4, flow-table hit, 1 flow", 4, 0xc000020a, 0, 0,
-	  SL_TCP_ACK, MODE_FIXED, 0, C_HIT, 100 },
+	{ "TCP SYN v4, new flow each packet (Maglev, miss)", 4, 0xc000020a, 0,
+	  0, SL_TCP_SYN, MODE_UNIQUE, 0, C_MISS, 100 },
+	{ "TCP ACK v4, flow-table hit, 1 flow", 4, 0xc000020a, 0, 0, SL_TCP_ACK,
+	  MODE_FIXED, 0, C_HIT, 100 },
 	{ "TCP ACK v4, flow-table hit, 1024 flows", 4, 0xc000020a, 0, 0,
 	  SL_TCP_ACK, MODE_ROTATE, 1024, C_HIT, 100 },
 	{ "UDP v4 GUE, flow-table hit, 1024 flows", 4, 0xc000020b, 0, 1, 0,
@@ -141,11 +150,12 @@ static double timed(int prog, const struct pb *b, int reps, int *retval)
 
 	for (r = 0; r < rounds; r++) {
 		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = b->buf,
-			.data_size_in = b->len, .data_out = out,
-			.data_size_out = sizeof(out), .repeat = reps);
+			    .data_size_in = b->len, .data_out = out,
+			    .data_size_out = sizeof(out), .repeat = reps);
 
 		if (bpf_prog_test_run_opts(prog, &o)) {
-			fprintf(stderr, "FAIL: test run: %s\n", strerror(errno));
+			fprintf(stderr, "FAIL: test run: %s\n",
+				strerror(errno));
 			exit(1);
 		}
 		*retval = (int)o.retval;
@@ -230,17 +240,19 @@ int main(int argc, char **argv)
 
 	printf("XDP fast path under BPF_PROG_TEST_RUN: %d rounds x %d "
 	       "packets per case, one CPU, flow table of %u entries; ns per "
-	       "packet (mean)\n", rounds, repeat, flow_size);
-	printf("%-50s %8s %8s %8s %7s %s\n", "case", "ns/pkt", "harness",
-	       "net", "target", "met");
+	       "packet (mean)\n",
+	       rounds, repeat, flow_size);
+	printf("%-50s %8s %8s %8s %7s %s\n", "case", "ns/pkt", "harness", "net",
+	       "target", "met");
 	printf("%-50s %8.1f %8s %8.1f %7s %s\n", "empty XDP_PASS program",
 	       t_pass, "-", t_pass, "-", "-");
 	printf("%-50s %8.1f %8s %8.1f %7s %s\n", "MAC-swap XDP_TX program",
 	       t_swap, "-", t_swap, "-", "-");
 	for (i = 0; i < SL_ARRAY_SIZE(cases); i++) {
 		const struct bcase *c = &cases[i];
-		double h = c->mode == MODE_FIXED ? h_fixed :
-			   c->mode == MODE_ROTATE ? h_rotate : h_unique;
+		double h = c->mode == MODE_FIXED    ? h_fixed
+			   : c->mode == MODE_ROTATE ? h_rotate
+						    : h_unique;
 		sl_u64 n = (sl_u64)rounds * (sl_u64)repeat, got = 0;
 		struct counts c0, c1;
 		double t, net;
@@ -273,14 +285,15 @@ int main(int argc, char **argv)
 		       c->target, net <= c->target ? "yes" : "no");
 		if (!ok) {
 			printf("  FAIL: %llu of %llu timed packets took the "
-			       "path (action %s)\n", (unsigned long long)got,
-			       (unsigned long long)n, xt_action(rv));
+			       "path (action %s)\n",
+			       (unsigned long long)got, (unsigned long long)n,
+			       xt_action(rv));
 			failed++;
 		}
 	}
 	printf("harness (wrapper around a no-op, less the empty program): "
-	       "fixed %.1f, 1024 flows %.1f, new flow each %.1f ns\n", h_fixed,
-	       h_rotate, h_unique);
+	       "fixed %.1f, 1024 flows %.1f, new flow each %.1f ns\n",
+	       h_fixed, h_rotate, h_unique);
 	printf("counters: every timed packet took the path of its case: %s\n",
 	       failed ? "NO" : "yes");
 	sl_xdp_free(x, false, true);

@@ -38,7 +38,7 @@ struct frame {
 
 enum expect {
 	E_DECAP, /* output = Ethernet (inner type) + inner packet */
-	E_PASS,  /* output = input, untouched */
+	E_PASS,	 /* output = input, untouched */
 	E_DROP,
 };
 
@@ -85,10 +85,26 @@ static uint16_t csum(const uint8_t *p, size_t n)
 static void put_ip4(struct frame *f, uint8_t proto, uint8_t last_src,
 		    uint8_t last_dst, uint16_t tot_len, uint16_t frag_off)
 {
-	uint8_t h[20] = { 0x45, 0, (uint8_t)(tot_len >> 8), (uint8_t)tot_len,
-			  0x12, 0x34, (uint8_t)(frag_off >> 8),
-			  (uint8_t)frag_off, 64, proto, 0, 0,
-			  203, 0, 113, last_src, 192, 0, 2, last_dst };
+	uint8_t h[20] = { 0x45,
+			  0,
+			  (uint8_t)(tot_len >> 8),
+			  (uint8_t)tot_len,
+			  0x12,
+			  0x34,
+			  (uint8_t)(frag_off >> 8),
+			  (uint8_t)frag_off,
+			  64,
+			  proto,
+			  0,
+			  0,
+			  203,
+			  0,
+			  113,
+			  last_src,
+			  192,
+			  0,
+			  2,
+			  last_dst };
 	uint16_t c = csum(h, sizeof(h));
 
 	h[10] = c >> 8;
@@ -98,12 +114,18 @@ static void put_ip4(struct frame *f, uint8_t proto, uint8_t last_src,
 
 static void put_ip6(struct frame *f, uint8_t nexthdr, uint16_t plen)
 {
-	uint8_t h[40] = { 0x60, 0, 0, 0, (uint8_t)(plen >> 8), (uint8_t)plen,
-			  nexthdr, 64 };
+	uint8_t h[40] = { 0x60,		 0,	  0, 0, (uint8_t)(plen >> 8),
+			  (uint8_t)plen, nexthdr, 64 };
 
-	h[8] = 0x20; h[9] = 0x01; h[10] = 0x0d; h[11] = 0xb8; /* 2001:db8:: */
+	h[8] = 0x20;
+	h[9] = 0x01;
+	h[10] = 0x0d;
+	h[11] = 0xb8; /* 2001:db8:: */
 	h[23] = 1;
-	h[24] = 0x20; h[25] = 0x01; h[26] = 0x0d; h[27] = 0xb8;
+	h[24] = 0x20;
+	h[25] = 0x01;
+	h[26] = 0x0d;
+	h[27] = 0xb8;
 	h[39] = 2;
 	put(f, h, sizeof(h));
 }
@@ -120,7 +142,7 @@ static void put_udp(struct frame *f, uint16_t dport, uint16_t payload)
 static void put_tcp_syn(struct frame *f)
 {
 	uint8_t h[20] = { 0xc3, 0x50, 0x1f, 0x90, 0xde, 0xad, 0xbe, 0xef,
-			  0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff };
+			  0,	0,    0,    0,	  0x50, 0x02, 0xff, 0xff };
 
 	put(f, h, sizeof(h));
 }
@@ -149,7 +171,7 @@ struct tcase {
 	struct frame in;
 	struct frame out; /* E_DECAP only */
 	enum expect want;
-	int stat;         /* counter that must move by one */
+	int stat; /* counter that must move by one */
 };
 
 /* Ethernet / outer IPv@outer_v6 / [UDP] / inner IPv@inner_v6. */
@@ -204,24 +226,22 @@ static uint64_t counter(struct sluice_decap *s, int idx)
 static int retval_for(int tc, enum expect e)
 {
 	if (tc)
-		return e == E_DECAP ? TC_ACT_OK :
-		       e == E_PASS  ? TC_ACT_UNSPEC : TC_ACT_SHOT;
+		return e == E_DECAP  ? TC_ACT_OK
+		       : e == E_PASS ? TC_ACT_UNSPEC
+				     : TC_ACT_SHOT;
 	return e == E_DROP ? XDP_DROP : XDP_PASS;
 }
 
 static void run_case(struct sluice_decap *s, const struct tcase *t, int tc,
 		     enum expect want)
 {
-	struct bpf_program *prog = tc ? s->progs.sluice_decap_tc
-				      : s->progs.sluice_decap_xdp;
+	struct bpf_program *prog =
+		tc ? s->progs.sluice_decap_tc : s->progs.sluice_decap_xdp;
 	uint8_t out[MAX_FRAME + 64];
 	uint64_t before[SL_DECAP_NSTATS];
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = t->in.b,
-		.data_size_in = (uint32_t)t->in.len,
-		.data_out = out,
-		.data_size_out = sizeof(out),
-		.repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = t->in.b,
+		    .data_size_in = (uint32_t)t->in.len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
 	int i, err;
 
 	for (i = 0; i < SL_DECAP_NSTATS; i++)
@@ -265,7 +285,8 @@ static void run_both(const struct tcase *t)
 
 /* ---- tests ------------------------------------------------------------- */
 
-static void test_decap_each_encapsulation_yields_ethernet_plus_inner(void **state)
+static void
+test_decap_each_encapsulation_yields_ethernet_plus_inner(void **state)
 {
 	struct tcase t;
 
@@ -306,7 +327,8 @@ static void test_decap_ignores_ethernet_padding(void **state)
 static void test_decap_keeps_one_vlan_tag_in_xdp(void **state)
 {
 	static const uint8_t tag[4] = { 0x00, 0x64, 0x08, 0x00 };
-	struct tcase t = { .name = "ipip v4-in-v4 vlan 100", .want = E_DECAP,
+	struct tcase t = { .name = "ipip v4-in-v4 vlan 100",
+			   .want = E_DECAP,
 			   .stat = SL_DECAP_IPIP4 };
 	struct frame plain = {};
 
@@ -388,7 +410,8 @@ static void test_decap_leaves_other_traffic_untouched(void **state)
 /* The kernel reassembles; we cannot decapsulate a piece alone. */
 static void test_decap_passes_outer_fragments_and_counts_them(void **state)
 {
-	struct tcase t = { .name = "ipip v4 first fragment", .want = E_PASS,
+	struct tcase t = { .name = "ipip v4 first fragment",
+			   .want = E_PASS,
 			   .stat = SL_DECAP_FRAGS };
 
 	put_eth(&t.in, 0x0800);
@@ -483,11 +506,13 @@ static void test_decap_gue_port_is_configurable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decap_each_encapsulation_yields_ethernet_plus_inner),
+		cmocka_unit_test(
+			test_decap_each_encapsulation_yields_ethernet_plus_inner),
 		cmocka_unit_test(test_decap_ignores_ethernet_padding),
 		cmocka_unit_test(test_decap_keeps_one_vlan_tag_in_xdp),
 		cmocka_unit_test(test_decap_leaves_other_traffic_untouched),
-		cmocka_unit_test(test_decap_passes_outer_fragments_and_counts_them),
+		cmocka_unit_test(
+			test_decap_passes_outer_fragments_and_counts_them),
 		cmocka_unit_test(test_decap_drops_malformed_and_counts_errors),
 		cmocka_unit_test(test_decap_gue_port_is_configurable),
 	};

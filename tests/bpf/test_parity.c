@@ -42,13 +42,17 @@ static const char config_text[] =
 	"dataplane = { mode = \"dpdk\"; interfaces = [ \"net_null0\" ];\n"
 	"  gateway = \"198.51.100.1\"; gateway6 = \"2001:db8:ff::1\";\n"
 	"  gateway_mac = \"02:00:00:00:00:fe\";\n"
-	"  local_address = \"198.51.100.2\"; local_address6 = \"2001:db8:ff::2\";\n"
-	"  encap_source = \"172.16.0.0/16\"; encap_source6 = \"2001:db8:e0::/104\";\n"
+	"  local_address = \"198.51.100.2\"; local_address6 = "
+	"\"2001:db8:ff::2\";\n"
+	"  encap_source = \"172.16.0.0/16\"; encap_source6 = "
+	"\"2001:db8:e0::/104\";\n"
 	"  mtu = 1500; gue_port = 6080;\n"
-	"  flow_table = { size = 262144; tcp_timeout = 900; udp_timeout = 30; };\n"
+	"  flow_table = { size = 262144; tcp_timeout = 900; udp_timeout = 30; "
+	"};\n"
 	"};\n"
 	"vips = (\n"
-	" { name = \"w4\"; address = \"192.0.2.10\"; port = 80; protocol = \"tcp\";\n"
+	" { name = \"w4\"; address = \"192.0.2.10\"; port = 80; protocol = "
+	"\"tcp\";\n"
 	"   method = \"ipip\"; healthcheck = { type = \"none\"; };\n"
 	"   backends = ( { address = \"203.0.113.1\"; weight = 1; },\n"
 	"     { address = \"203.0.113.2\"; weight = 2; },\n"
@@ -56,21 +60,34 @@ static const char config_text[] =
 	"     { address = \"203.0.113.4\"; weight = 1; },\n"
 	"     { address = \"203.0.113.5\"; weight = 1; },\n"
 	"     { address = \"203.0.113.6\"; weight = 5; } ); },\n"
-	" { name = \"u4\"; address = \"192.0.2.11\"; port = 53; protocol = \"udp\";\n"
-	"   method = \"gue\"; table_size = 1021; healthcheck = { type = \"none\"; };\n"
-	"   backends = ( { address = \"203.0.113.11\"; }, { address = \"203.0.113.12\"; },\n"
-	"     { address = \"203.0.113.13\"; weight = 0; }, { address = \"203.0.113.14\"; } ); },\n"
-	" { name = \"w6\"; address = \"2001:db8:100::10\"; port = 443; protocol = \"tcp\";\n"
-	"   method = \"ipip\"; table_size = 4099; healthcheck = { type = \"none\"; };\n"
-	"   backends = ( { address = \"2001:db8:300::1\"; }, { address = \"2001:db8:300::2\"; weight = 3; },\n"
+	" { name = \"u4\"; address = \"192.0.2.11\"; port = 53; protocol = "
+	"\"udp\";\n"
+	"   method = \"gue\"; table_size = 1021; healthcheck = { type = "
+	"\"none\"; };\n"
+	"   backends = ( { address = \"203.0.113.11\"; }, { address = "
+	"\"203.0.113.12\"; },\n"
+	"     { address = \"203.0.113.13\"; weight = 0; }, { address = "
+	"\"203.0.113.14\"; } ); },\n"
+	" { name = \"w6\"; address = \"2001:db8:100::10\"; port = 443; "
+	"protocol = \"tcp\";\n"
+	"   method = \"ipip\"; table_size = 4099; healthcheck = { type = "
+	"\"none\"; };\n"
+	"   backends = ( { address = \"2001:db8:300::1\"; }, { address = "
+	"\"2001:db8:300::2\"; weight = 3; },\n"
 	"     { address = \"2001:db8:300::3\"; } ); },\n"
-	" { name = \"any\"; address = \"192.0.2.12\"; port = 0; protocol = \"udp\";\n"
-	"   method = \"ipip\"; table_size = 251; healthcheck = { type = \"none\"; };\n"
-	"   backends = ( { address = \"203.0.113.21\"; port = 1; }, { address = \"203.0.113.22\"; port = 1; },\n"
+	" { name = \"any\"; address = \"192.0.2.12\"; port = 0; protocol = "
+	"\"udp\";\n"
+	"   method = \"ipip\"; table_size = 251; healthcheck = { type = "
+	"\"none\"; };\n"
+	"   backends = ( { address = \"203.0.113.21\"; port = 1; }, { address "
+	"= \"203.0.113.22\"; port = 1; },\n"
 	"     { address = \"203.0.113.23\"; port = 1; } ); },\n"
-	" { name = \"w46\"; address = \"192.0.2.13\"; port = 80; protocol = \"tcp\";\n"
-	"   method = \"gue\"; table_size = 509; healthcheck = { type = \"none\"; };\n"
-	"   backends = ( { address = \"2001:db8:300::21\"; }, { address = \"2001:db8:300::22\"; } ); }\n"
+	" { name = \"w46\"; address = \"192.0.2.13\"; port = 80; protocol = "
+	"\"tcp\";\n"
+	"   method = \"gue\"; table_size = 509; healthcheck = { type = "
+	"\"none\"; };\n"
+	"   backends = ( { address = \"2001:db8:300::21\"; }, { address = "
+	"\"2001:db8:300::22\"; } ); }\n"
 	");\n";
 
 struct dp {
@@ -116,9 +133,9 @@ static void dp_init(struct dp *d, const struct sl_config *cfg, const char *dir)
 	d->conf.icmp_rate = 1000;
 	d->conf.icmp_burst = 100;
 	d->ft_mem = aligned_alloc(64, sl_flowtab_mem_size(FT_SIZE));
-	if (!d->ft_mem || sl_flowtab_init(&d->ft, d->ft_mem, FT_SIZE,
-					  cfg->dp.tcp_timeout,
-					  cfg->dp.udp_timeout))
+	if (!d->ft_mem ||
+	    sl_flowtab_init(&d->ft, d->ft_mem, FT_SIZE, cfg->dp.tcp_timeout,
+			    cfg->dp.udp_timeout))
 		fail("flowtab", "init");
 	sl_neigh_init(&d->neigh);
 	if (sl_fp_init(&d->fp, sl_shm_header(d->shm), 0, &d->conf, &d->ft,
@@ -237,10 +254,12 @@ static bool same(struct dp *d, int prog, const struct flow *f,
 	if ((v == SL_VERDICT_TX) != (act == XDP_TX) ||
 	    (v == SL_VERDICT_TX &&
 	     (xlen != buf.len || memcmp(xout, buf.data, xlen)))) {
-		fprintf(stderr, "flow vip %u client %08x %u -> %u: DPDK %s "
-			"(%u bytes), XDP %s (%zu bytes)\n", f->vip, f->client,
-			f->sport, f->dport, v == SL_VERDICT_TX ? "tx" : "drop",
-			buf.len, xt_action(act), xlen);
+		fprintf(stderr,
+			"flow vip %u client %08x %u -> %u: DPDK %s "
+			"(%u bytes), XDP %s (%zu bytes)\n",
+			f->vip, f->client, f->sport, f->dport,
+			v == SL_VERDICT_TX ? "tx" : "drop", buf.len,
+			xt_action(act), xlen);
 		return false;
 	}
 	if (v == SL_VERDICT_TX) {
@@ -285,7 +304,8 @@ int main(void)
 	xt_pin_cpu(0);
 	if (!mkdtemp(dir))
 		fail("mkdtemp", dir);
-	cfg = sl_config_load_string(config_text, "parity.conf", err, sizeof(err));
+	cfg = sl_config_load_string(config_text, "parity.conf", err,
+				    sizeof(err));
 	if (!cfg)
 		fail("config", err);
 	memset(&d, 0, sizeof(d));
@@ -314,7 +334,8 @@ int main(void)
 	 * and the program must adopt another CPU's (a drained backend keeps
 	 * its flows even where RSS does not keep a flow on one CPU).
 	 */
-	if (libbpf_num_possible_cpus() > 1 && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+	if (libbpf_num_possible_cpus() > 1 &&
+	    sysconf(_SC_NPROCESSORS_ONLN) > 1) {
 		struct sl_lcore_stats a, b2;
 
 		sl_shm_sum_lcore(sl_shm_header(d.shm), &a);

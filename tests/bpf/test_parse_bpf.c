@@ -23,18 +23,16 @@
 
 #define SKIP 77
 
-static int run_one(int prog_fd, int map_fd, const struct pb *b, unsigned int len)
+static int run_one(int prog_fd, int map_fd, const struct pb *b,
+		   unsigned int len)
 {
 	struct sl_parse_result host, got;
 	sl_u8 out[PB_MAX];
 	__u32 zero = 0;
 	int err;
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = b->buf,
-		.data_size_in = len,
-		.data_out = out,
-		.data_size_out = sizeof(out),
-		.repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = b->buf,
+		    .data_size_in = len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
 
 	memset(&got, 0xa5, sizeof(got));
 	if (bpf_map_update_elem(map_fd, &zero, &got, BPF_ANY)) {
@@ -54,10 +52,12 @@ static int run_one(int prog_fd, int map_fd, const struct pb *b, unsigned int len
 	memset(&host, 0, sizeof(host));
 	host.ret = sl_parse(b->buf, b->buf + len, &host.pkt);
 	if (memcmp(&host, &got, sizeof(host))) {
-		fprintf(stderr, "%s len %u: BPF ret %d, host ret %d, sl_pkt %s\n",
+		fprintf(stderr,
+			"%s len %u: BPF ret %d, host ret %d, sl_pkt %s\n",
 			b->name, len, got.ret, host.ret,
-			memcmp(&host.pkt, &got.pkt, sizeof(host.pkt)) ?
-			"differs" : "equal");
+			memcmp(&host.pkt, &got.pkt, sizeof(host.pkt))
+				? "differs"
+				: "equal");
 		return -1;
 	}
 	return 0;
@@ -100,7 +100,8 @@ int main(void)
 		pb_corpus(&b, i);
 		for (len = sizeof(struct sl_ethhdr); len <= b.len; len++) {
 			runs++;
-			if (run_one(bpf_program__fd(prog), bpf_map__fd(map), &b, len))
+			if (run_one(bpf_program__fd(prog), bpf_map__fd(map), &b,
+				    len))
 				failed++;
 		}
 	}

@@ -126,7 +126,8 @@ static struct fixture *load_fixtures(const char *path, unsigned int *n_out)
 				die("%s:%u: out of memory", path, lineno);
 			cur = &fx[n++];
 			memset(cur, 0, sizeof(*cur));
-			snprintf(cur->config, sizeof(cur->config), "%s", config);
+			snprintf(cur->config, sizeof(cur->config), "%s",
+				 config);
 		}
 		if (strcmp(line, "name") == 0) {
 			snprintf(cur->name, sizeof(cur->name), "%s", val);
@@ -145,7 +146,8 @@ static struct fixture *load_fixtures(const char *path, unsigned int *n_out)
 			if (i == SL_DROP_MAX)
 				die("%s:%u: unknown reason", path, lineno);
 			cur->reason = i;
-		} else if (strcmp(line, "in") == 0 || strcmp(line, "out") == 0) {
+		} else if (strcmp(line, "in") == 0 ||
+			   strcmp(line, "out") == 0) {
 			size_t len = 0;
 			sl_u8 *b = unhex(val, &len);
 
@@ -199,7 +201,8 @@ static enum expect expect(const struct fixture *f,
 		return E_SKIP;
 	if (f->dpdk_only) {
 		*why = SL_DROP_UNHANDLED;
-		return kind == SL_PKT_ARP || kind == SL_PKT_NDP ? E_PASS : E_SKIP;
+		return kind == SL_PKT_ARP || kind == SL_PKT_NDP ? E_PASS
+								: E_SKIP;
 	}
 	if (f->tx) {
 		if (kind == SL_PKT_ICMP_ECHO &&
@@ -210,16 +213,25 @@ static enum expect expect(const struct fixture *f,
 		return E_TX;
 	}
 	switch (f->reason) {
-	case SL_DROP_NO_BACKEND: case SL_DROP_FRAGMENT:
-	case SL_DROP_FRAG_AMBIGUOUS: case SL_DROP_TOO_BIG:
-	case SL_DROP_TOO_BIG_RATELIMIT: case SL_DROP_NO_NEXTHOP:
+	case SL_DROP_NO_BACKEND:
+	case SL_DROP_FRAGMENT:
+	case SL_DROP_FRAG_AMBIGUOUS:
+	case SL_DROP_TOO_BIG:
+	case SL_DROP_TOO_BIG_RATELIMIT:
+	case SL_DROP_NO_NEXTHOP:
 	case SL_DROP_NO_HEADROOM:
 		return E_DROP;
-	case SL_DROP_TRUNCATED: case SL_DROP_BAD_L2: case SL_DROP_VLAN_DEPTH:
-	case SL_DROP_BAD_IP_VERSION: case SL_DROP_BAD_IP_HDR:
-	case SL_DROP_BAD_IP6_EXT: case SL_DROP_BAD_L4:
+	case SL_DROP_TRUNCATED:
+	case SL_DROP_BAD_L2:
+	case SL_DROP_VLAN_DEPTH:
+	case SL_DROP_BAD_IP_VERSION:
+	case SL_DROP_BAD_IP_HDR:
+	case SL_DROP_BAD_IP6_EXT:
+	case SL_DROP_BAD_L4:
 		return kind < 0 && p.family &&
-		       is_vip_addr(h, &p.key.dst, p.family) ? E_DROP : E_PASS;
+				       is_vip_addr(h, &p.key.dst, p.family)
+			       ? E_DROP
+			       : E_PASS;
 	default:
 		return E_PASS;
 	}
@@ -234,9 +246,10 @@ static void hexdiff(const char *name, const sl_u8 *want, size_t wl,
 		wl, gl);
 	for (i = 0; i < wl || i < gl; i++)
 		if (i >= wl || i >= gl || want[i] != got[i]) {
-			fprintf(stderr, "  first difference at byte %zu: want "
-				"%02x got %02x\n", i, i < wl ? want[i] : 0,
-				i < gl ? got[i] : 0);
+			fprintf(stderr,
+				"  first difference at byte %zu: want "
+				"%02x got %02x\n",
+				i, i < wl ? want[i] : 0, i < gl ? got[i] : 0);
 			break;
 		}
 }
@@ -244,7 +257,8 @@ static void hexdiff(const char *name, const sl_u8 *want, size_t wl,
 int main(void)
 {
 	static sl_u8 out[XT_MAX_FRAME];
-	sl_u64 want_drop[SL_DROP_SLOTS] = { 0 }, want_pass[SL_DROP_SLOTS] = { 0 };
+	sl_u64 want_drop[SL_DROP_SLOTS] = { 0 },
+	       want_pass[SL_DROP_SLOTS] = { 0 };
 	sl_u64 want_echo = 0, want_too_big = 0, want_tx = 0, ran = 0;
 	unsigned int n, i, failed = 0, skipped = 0, by[4] = { 0 };
 	char dir[] = "/tmp/sl-xdp-fix-XXXXXX", cfg_name[64], path[512];
@@ -287,7 +301,9 @@ int main(void)
 		}
 		act = xt_run(prog, f->in, f->in_len, out, &out_len);
 		ran++;
-		want_act = e == E_TX ? XDP_TX : e == E_PASS ? XDP_PASS : XDP_DROP;
+		want_act = e == E_TX	 ? XDP_TX
+			   : e == E_PASS ? XDP_PASS
+					 : XDP_DROP;
 		if (act != want_act) {
 			fprintf(stderr, "%s: XDP %s, want %s (DPDK %s%s%s)\n",
 				f->name, xt_action(act), xt_action(want_act),
@@ -316,8 +332,8 @@ int main(void)
 			want_too_big++;
 	}
 	printf("fixtures: %u, run %llu (tx %u, pass %u, drop %u), not run %u "
-	       "(DPDK neighbour table or < 14 bytes), failed %u\n", n,
-	       (unsigned long long)ran, by[E_TX], by[E_PASS], by[E_DROP],
+	       "(DPDK neighbour table or < 14 bytes), failed %u\n",
+	       n, (unsigned long long)ran, by[E_TX], by[E_PASS], by[E_DROP],
 	       skipped, failed);
 
 	/* Counters: every packet, every drop and pass under its reason. */
@@ -326,9 +342,11 @@ int main(void)
 	if (st.rx_packets != ran || st.tx_packets != want_tx ||
 	    st.icmp_echo_replies != want_echo ||
 	    st.icmp_too_big_sent != want_too_big) {
-		fprintf(stderr, "counters: rx %llu/%llu tx %llu/%llu echo "
+		fprintf(stderr,
+			"counters: rx %llu/%llu tx %llu/%llu echo "
 			"%llu/%llu too_big %llu/%llu (got/want)\n",
-			(unsigned long long)st.rx_packets, (unsigned long long)ran,
+			(unsigned long long)st.rx_packets,
+			(unsigned long long)ran,
 			(unsigned long long)st.tx_packets,
 			(unsigned long long)want_tx,
 			(unsigned long long)st.icmp_echo_replies,
@@ -338,9 +356,12 @@ int main(void)
 		failed++;
 	}
 	for (i = 0; i < SL_DROP_SLOTS; i++) {
-		if (st.drops[i] != want_drop[i] || ps.passed[i] != want_pass[i]) {
-			fprintf(stderr, "%s: dropped %llu want %llu, passed %llu "
-				"want %llu\n", i < SL_DROP_MAX ? drop_names[i] : "?",
+		if (st.drops[i] != want_drop[i] ||
+		    ps.passed[i] != want_pass[i]) {
+			fprintf(stderr,
+				"%s: dropped %llu want %llu, passed %llu "
+				"want %llu\n",
+				i < SL_DROP_MAX ? drop_names[i] : "?",
 				(unsigned long long)st.drops[i],
 				(unsigned long long)want_drop[i],
 				(unsigned long long)ps.passed[i],
@@ -353,11 +374,12 @@ int main(void)
 		const struct sl_shm_header *h = sl_xdp_tables(x);
 		const struct sl_table_hdr *t = sl_table_slot(h, h->gen);
 		struct sl_vip_stats *vs = calloc(t->n_vips, sizeof(*vs));
-		struct sl_backend_stats *bs = calloc(t->n_backends, sizeof(*bs));
+		struct sl_backend_stats *bs =
+			calloc(t->n_backends, sizeof(*bs));
 		sl_u32 id;
 
-		if (!vs || !bs || sl_xdp_stats(x, NULL, vs, t->n_vips, bs,
-					       t->n_backends))
+		if (!vs || !bs ||
+		    sl_xdp_stats(x, NULL, vs, t->n_vips, bs, t->n_backends))
 			die("%s: cannot read the counters%.0u", "stats", 0);
 		for (id = 0; id < t->n_vips; id++) {
 			const struct sl_vip_entry *ve = &sl_table_vips(t)[id];
@@ -365,19 +387,25 @@ int main(void)
 			sl_u32 be;
 
 			for (i = 0; i < n; i++)
-				want += fx[i].tx && strcmp(fx[i].vip, ve->name) == 0;
+				want += fx[i].tx &&
+					strcmp(fx[i].vip, ve->name) == 0;
 			if (vs[id].packets != want) {
-				fprintf(stderr, "vip %s: %llu packets, want %llu\n",
-					ve->name, (unsigned long long)vs[id].packets,
+				fprintf(stderr,
+					"vip %s: %llu packets, want %llu\n",
+					ve->name,
+					(unsigned long long)vs[id].packets,
 					(unsigned long long)want);
 				failed++;
 			}
 			if (ve->n_backends != 1 || !want)
 				continue;
 			be = sl_table_maglev(t)[ve->maglev_off];
-			if (bs[be].packets != want || bs[be].bytes != vs[id].bytes) {
-				fprintf(stderr, "backend of %s: %llu packets, "
-					"want %llu\n", ve->name,
+			if (bs[be].packets != want ||
+			    bs[be].bytes != vs[id].bytes) {
+				fprintf(stderr,
+					"backend of %s: %llu packets, "
+					"want %llu\n",
+					ve->name,
 					(unsigned long long)bs[be].packets,
 					(unsigned long long)want);
 				failed++;

@@ -116,12 +116,9 @@ static inline void xt_apply(struct sl_xdp *x, const struct sl_config *cfg,
 static inline int xt_run(int prog_fd, const sl_u8 *in, size_t len, sl_u8 *out,
 			 size_t *out_len)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = in,
-		.data_size_in = (__u32)len,
-		.data_out = out,
-		.data_size_out = XT_MAX_FRAME,
-		.repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in,
+		    .data_size_in = (__u32)len, .data_out = out,
+		    .data_size_out = XT_MAX_FRAME, .repeat = 1);
 
 	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
 		fprintf(stderr, "FAIL: test run: %s\n", strerror(errno));
@@ -134,7 +131,7 @@ static inline int xt_run(int prog_fd, const sl_u8 *in, size_t len, sl_u8 *out,
 static inline const char *xt_action(int a)
 {
 	static const char *const n[] = { "aborted", "drop", "pass", "tx",
-					  "redirect" };
+					 "redirect" };
 
 	return a >= 0 && a <= 4 ? n[a] : "?";
 }

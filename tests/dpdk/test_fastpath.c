@@ -57,8 +57,8 @@ struct fixture {
 	char vip[32];
 	char only[16];
 	unsigned int port;
-	int verdict;     /* SL_VERDICT_* */
-	int reason;      /* enum sl_drop */
+	int verdict; /* SL_VERDICT_* */
+	int reason;  /* enum sl_drop */
 	sl_u8 *in, *out;
 	size_t in_len, out_len;
 };
@@ -141,7 +141,8 @@ static struct fixture *load_fixtures(const char *path, unsigned int *n_out)
 			cur = &fx[n++];
 			memset(cur, 0, sizeof(*cur));
 			cur->reason = SL_DROP_NONE;
-			snprintf(cur->config, sizeof(cur->config), "%s", config);
+			snprintf(cur->config, sizeof(cur->config), "%s",
+				 config);
 		}
 		if (strcmp(line, "name") == 0) {
 			snprintf(cur->name, sizeof(cur->name), "%s", val);
@@ -153,9 +154,10 @@ static struct fixture *load_fixtures(const char *path, unsigned int *n_out)
 			snprintf(cur->vip, sizeof(cur->vip), "%s", val);
 		} else if (strcmp(line, "verdict") == 0) {
 			if (strcmp(val, "tx") && strcmp(val, "drop"))
-				fail_msg("%s:%u: verdict %s", path, lineno, val);
-			cur->verdict = strcmp(val, "tx") == 0 ? SL_VERDICT_TX :
-								SL_VERDICT_DROP;
+				fail_msg("%s:%u: verdict %s", path, lineno,
+					 val);
+			cur->verdict = strcmp(val, "tx") == 0 ? SL_VERDICT_TX
+							      : SL_VERDICT_DROP;
 		} else if (strcmp(line, "reason") == 0) {
 			cur->reason = drop_by_name(val);
 			if (cur->reason < 0)
@@ -281,10 +283,11 @@ static struct world *world_new(bool publish_now)
 	assert_non_null(w->ft_mem);
 	assert_int_equal(sl_flowtab_init(&w->ft, w->ft_mem, 4096,
 					 w->cfg->dp.tcp_timeout,
-					 w->cfg->dp.udp_timeout), 0);
+					 w->cfg->dp.udp_timeout),
+			 0);
 	sl_neigh_init(&w->neigh);
-	assert_int_equal(sl_fp_init(&w->fp, w->h, 1, &w->conf, &w->ft,
-				    &w->neigh), 0);
+	assert_int_equal(
+		sl_fp_init(&w->fp, w->h, 1, &w->conf, &w->ft, &w->neigh), 0);
 	sl_fp_begin_burst(&w->fp, NOW_NS);
 	if (publish_now)
 		publish(w, NULL, 0);
@@ -323,10 +326,11 @@ static enum sl_verdict run(struct world *w, const sl_u8 *frame, size_t len,
 		/* The buffer accounting must still describe mem exactly. */
 		if (b.data - b.headroom != mem ||
 		    b.headroom + b.len + b.tailroom != sizeof(mem)) {
-			print_error("buffer accounting: headroom %u len %u "
-				    "tailroom %u, data at %td, over %zu bytes\n",
-				    b.headroom, b.len, b.tailroom,
-				    b.data - mem, sizeof(mem));
+			print_error(
+				"buffer accounting: headroom %u len %u "
+				"tailroom %u, data at %td, over %zu bytes\n",
+				b.headroom, b.len, b.tailroom, b.data - mem,
+				sizeof(mem));
 			*reason = SL_DROP_MAX; /* flags the mismatch */
 		}
 		memcpy(out, b.data, b.len);
@@ -350,16 +354,18 @@ static void hexdump_diff(const char *name, const sl_u8 *want, size_t wlen,
 		for (j = i; j < i + 16 && j < n; j++) {
 			bool hw = j < wlen, hg = j < glen;
 
-			pa += (size_t)snprintf(a + pa, sizeof(a) - pa, hw ? "%02x" : "  ",
+			pa += (size_t)snprintf(a + pa, sizeof(a) - pa,
+					       hw ? "%02x" : "  ",
 					       hw ? want[j] : 0);
-			pb += (size_t)snprintf(b + pb, sizeof(b) - pb, hg ? "%02x" : "  ",
+			pb += (size_t)snprintf(b + pb, sizeof(b) - pb,
+					       hg ? "%02x" : "  ",
 					       hg ? got[j] : 0);
 			mark[j - i] = hw && hg && want[j] == got[j] ? ' ' : '^';
 			differs |= mark[j - i] == '^';
 		}
 		mark[j - i] = '\0';
-		print_error("  %04zx want %-32s\n  %04zx got  %-32s%s\n", i, a, i,
-			    b, differs ? "  <--" : "");
+		print_error("  %04zx want %-32s\n  %04zx got  %-32s%s\n", i, a,
+			    i, b, differs ? "  <--" : "");
 		if (differs) {
 			print_error("            ");
 			for (j = 0; mark[j]; j++)
@@ -409,14 +415,16 @@ static void test_every_fixture_gives_its_verdict_reason_and_bytes(void **state)
 		if (reason == SL_DROP_MAX) {
 			print_error("%s: bad buffer accounting\n", f->name);
 			failed++;
-		} else if ((int)v != f->verdict || (v == SL_VERDICT_DROP &&
-					     (int)reason != f->reason)) {
+		} else if ((int)v != f->verdict ||
+			   (v == SL_VERDICT_DROP && (int)reason != f->reason)) {
 			print_error("%s: got %s/%s, want %s/%s\n", f->name,
 				    v == SL_VERDICT_TX ? "tx" : "drop",
-				    v == SL_VERDICT_TX ? "-" : drop_names[reason],
+				    v == SL_VERDICT_TX ? "-"
+						       : drop_names[reason],
 				    f->verdict == SL_VERDICT_TX ? "tx" : "drop",
-				    f->verdict == SL_VERDICT_TX ? "-" :
-								  drop_names[f->reason]);
+				    f->verdict == SL_VERDICT_TX
+					    ? "-"
+					    : drop_names[f->reason]);
 			failed++;
 		} else if (v == SL_VERDICT_TX &&
 			   (out_len != f->out_len ||
@@ -429,7 +437,8 @@ static void test_every_fixture_gives_its_verdict_reason_and_bytes(void **state)
 			want_drops[f->reason]++;
 		else if (f->vip[0])
 			continue;
-		else if (strstr(f->name, "arp_request") || strstr(f->name, "ndp_ns"))
+		else if (strstr(f->name, "arp_request") ||
+			 strstr(f->name, "ndp_ns"))
 			want_replies++;
 		else if (strstr(f->name, "icmp_echo"))
 			want_echo++;
@@ -475,7 +484,8 @@ static void test_every_fixture_gives_its_verdict_reason_and_bytes(void **state)
 			assert_int_equal(sl_shm_sum_vip(w->h, id, &vs), 0);
 			if (vs.packets != want)
 				fail_msg("vip %s: %llu packets, want %llu",
-					 ve->name, (unsigned long long)vs.packets,
+					 ve->name,
+					 (unsigned long long)vs.packets,
 					 (unsigned long long)want);
 			if (ve->n_backends != 1 || !want)
 				continue;
@@ -497,11 +507,11 @@ static size_t tcp4_frame(sl_u8 *f, sl_u32 client, sl_u16 sport, sl_u8 vip,
 			 size_t pay)
 {
 	static const sl_u8 hdr[] = {
-		0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0xaa, 0x08, 0x00,
-		0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0,
-		0, 0, 0, 0, 192, 0, 2, 15,
-		0, 0, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff,
-		0, 0, 0, 0,
+		0x02, 0,    0,	  0,	0,    0x01, 0x02, 0, 0,	  0,	0,
+		0xaa, 0x08, 0x00, 0x45, 0,    0,    40,	  0, 1,	  0x40, 0,
+		64,   6,    0,	  0,	0,    0,    0,	  0, 192, 0,	2,
+		15,   0,    0,	  0,	80,   0,    0,	  0, 1,	  0,	0,
+		0,    0,    0x50, 0x02, 0xff, 0xff, 0,	  0, 0,	  0,
 	};
 	sl_be32 c = sl_htonl(client);
 	sl_be16 p = sl_htons(sport);
@@ -557,7 +567,8 @@ static void override(struct sl_pub_override *o, sl_u32 backend,
 	o->weight = -1;
 }
 
-static void test_drained_backend_keeps_flows_down_backend_loses_them(void **state)
+static void
+test_drained_backend_keeps_flows_down_backend_loses_them(void **state)
 {
 	struct world *w = world_new(true);
 	static sl_u32 before[N_FLOWS];
@@ -570,7 +581,8 @@ static void test_drained_backend_keeps_flows_down_backend_loses_them(void **stat
 	(void)state;
 	for (i = 0; i < N_FLOWS; i++) {
 		before[i] = backend_of(w, CLIENT, (sl_u16)(1000 + i));
-		assert_true(before[i] >= 0xcb007115u && before[i] <= 0xcb007117u);
+		assert_true(before[i] >= 0xcb007115u &&
+			    before[i] <= 0xcb007117u);
 		if (!x)
 			x = before[i];
 		xflows += before[i] == x;
@@ -596,7 +608,8 @@ static void test_drained_backend_keeps_flows_down_backend_loses_them(void **stat
 	 * client reusing its port) opens a new connection: not to x. */
 	for (i = 0; i < N_FLOWS; i++)
 		if (before[i] == x)
-			assert_true(backend_of(w, CLIENT, (sl_u16)(1000 + i)) != x);
+			assert_true(backend_of(w, CLIENT, (sl_u16)(1000 + i)) !=
+				    x);
 	/* Those flows now stay where the SYN put them; put the rest back. */
 	for (i = 0; i < N_FLOWS; i++)
 		if (before[i] == x)
@@ -670,13 +683,15 @@ static void test_too_big_replies_are_rate_limited(void **state)
 	(void)state;
 	w->conf.icmp_rate = 1;
 	w->conf.icmp_burst = 1;
-	assert_int_equal(run(w, in, len, &reason, out, &out_len), SL_VERDICT_TX);
+	assert_int_equal(run(w, in, len, &reason, out, &out_len),
+			 SL_VERDICT_TX);
 	assert_int_equal(run(w, in, len, &reason, out, &out_len),
 			 SL_VERDICT_DROP);
 	assert_int_equal(reason, SL_DROP_TOO_BIG_RATELIMIT);
 	/* One second later there is a token again. */
 	sl_fp_begin_burst(&w->fp, NOW_NS + 1000000000ull);
-	assert_int_equal(run(w, in, len, &reason, out, &out_len), SL_VERDICT_TX);
+	assert_int_equal(run(w, in, len, &reason, out, &out_len),
+			 SL_VERDICT_TX);
 	w->conf.icmp_rate = 0;
 	assert_int_equal(run(w, in, len, &reason, out, &out_len),
 			 SL_VERDICT_DROP);
@@ -696,7 +711,8 @@ static void test_nothing_published_drops_no_table(void **state)
 	assert_int_equal(run(w, in, len, &reason, out, &out_len),
 			 SL_VERDICT_DROP);
 	assert_int_equal(reason, SL_DROP_NO_TABLE);
-	assert_int_equal(sl_shm_stats_lcore(w->h, 1)->drops[SL_DROP_NO_TABLE], 1);
+	assert_int_equal(sl_shm_stats_lcore(w->h, 1)->drops[SL_DROP_NO_TABLE],
+			 1);
 	/* The first publish is picked up at the next burst. */
 	publish(w, NULL, 0);
 	assert_non_null(w->fp.table);
@@ -723,7 +739,8 @@ static sl_u16 naive_csum(const sl_u8 *pre, size_t plen, const sl_u8 *b,
 	return (sl_u16)~sum;
 }
 
-static void test_csum_helpers_match_rfc1071_on_odd_and_even_lengths(void **state)
+static void
+test_csum_helpers_match_rfc1071_on_odd_and_even_lengths(void **state)
 {
 	sl_u8 buf[301], ip6[40], pre[40];
 	sl_u32 x = 12345;
@@ -760,13 +777,16 @@ static void test_csum_helpers_match_rfc1071_on_odd_and_even_lengths(void **state
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_fixture_gives_its_verdict_reason_and_bytes),
-		cmocka_unit_test(test_drained_backend_keeps_flows_down_backend_loses_them),
+		cmocka_unit_test(
+			test_every_fixture_gives_its_verdict_reason_and_bytes),
+		cmocka_unit_test(
+			test_drained_backend_keeps_flows_down_backend_loses_them),
 		cmocka_unit_test(test_flow_kept_when_its_backend_comes_back_up),
 		cmocka_unit_test(test_all_backends_down_drops_no_backend),
 		cmocka_unit_test(test_too_big_replies_are_rate_limited),
 		cmocka_unit_test(test_nothing_published_drops_no_table),
-		cmocka_unit_test(test_csum_helpers_match_rfc1071_on_odd_and_even_lengths),
+		cmocka_unit_test(
+			test_csum_helpers_match_rfc1071_on_odd_and_even_lengths),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,10 +102,11 @@ static void stats(sl_u64 *v, unsigned int n, double *med, double *p99,
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sl-bench-publish -c CONFIG --shm PATH [-n ITERATIONS] "
-		   "[--vip NAME]\n"
-		   "                        [--lcores ROWS] [--wait-dp SECONDS] "
-		   "[--gap-us US]\n");
+	fprintf(f,
+		"usage: sl-bench-publish -c CONFIG --shm PATH [-n ITERATIONS] "
+		"[--vip NAME]\n"
+		"                        [--lcores ROWS] [--wait-dp SECONDS] "
+		"[--gap-us US]\n");
 }
 
 int main(int argc, char **argv)
@@ -141,15 +142,33 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "c:n:h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': cfg_path = optarg; break;
-		case 's': shm_path = optarg; break;
-		case 'n': iters = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 'v': vip_name = optarg; break;
-		case 'l': n_rows = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 'w': wait_dp = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 'g': gap_us = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
+		case 'c':
+			cfg_path = optarg;
+			break;
+		case 's':
+			shm_path = optarg;
+			break;
+		case 'n':
+			iters = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'v':
+			vip_name = optarg;
+			break;
+		case 'l':
+			n_rows = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'w':
+			wait_dp = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'g':
+			gap_us = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
 		}
 	}
 	if (!cfg_path || !shm_path || optind != argc || !iters || !n_rows ||
@@ -193,10 +212,12 @@ int main(int argc, char **argv)
 		goto fail;
 	init_ns = mono_ns() - t0;
 	sl_publisher_info(pub, &info);
-	fprintf(stderr, "sl-bench-publish: %s: %u vips, %u backends, first "
+	fprintf(stderr,
+		"sl-bench-publish: %s: %u vips, %u backends, first "
 		"publish %.1f ms (%u Maglev tables built); waiting for a "
-		"dataplane\n", cfg_path, info.vips, info.backends,
-		init_ns / 1e6, info.maglev_built);
+		"dataplane\n",
+		cfg_path, info.vips, info.backends, init_ns / 1e6,
+		info.maglev_built);
 
 	/* A dataplane attached, with every online row on our generation. */
 	t0 = mono_ns();
@@ -220,7 +241,8 @@ int main(int argc, char **argv)
 		}
 		nanosleep(&nap, NULL);
 	}
-	fprintf(stderr, "sl-bench-publish: dataplane pid %llu, %u online "
+	fprintf(stderr,
+		"sl-bench-publish: dataplane pid %llu, %u online "
 		"lcore rows; %u rounds flipping %s backend %u of %u\n",
 		(unsigned long long)h->dp_pid, online, iters, cv->name,
 		cv->n_backends / 2, cv->n_backends);
@@ -267,19 +289,21 @@ int main(int argc, char **argv)
 		total[i] = t2 - t0;
 	}
 	if (!min_online) {
-		snprintf(err, sizeof(err), "the dataplane went away during the "
+		snprintf(err, sizeof(err),
+			 "the dataplane went away during the "
 			 "run");
 		goto fail;
 	}
 	stats(build, iters, &bm, &bp, &bx);
 	stats(prop, iters, &pm, &pp, &px);
 	stats(total, iters, &tm, &tp, &tx);
-	fprintf(stderr, "sl-bench-publish: build med %.1f p99 %.1f max %.1f us;"
+	fprintf(stderr,
+		"sl-bench-publish: build med %.1f p99 %.1f max %.1f us;"
 		" propagation med %.1f p99 %.1f max %.1f us; total med %.1f "
 		"p99 %.1f max %.1f us; %llu Maglev tables built, %llu copied "
-		"in %u rounds; %u timeouts\n", bm, bp, bx, pm, pp, px, tm, tp,
-		tx, (unsigned long long)built, (unsigned long long)copied,
-		iters, timeouts);
+		"in %u rounds; %u timeouts\n",
+		bm, bp, bx, pm, pp, px, tm, tp, tx, (unsigned long long)built,
+		(unsigned long long)copied, iters, timeouts);
 	printf("samples=%u lcores=%u vips=%u backends=%u init_ms=%.1f "
 	       "built=%.2f copied=%.2f build_med=%.1f build_p99=%.1f "
 	       "build_max=%.1f prop_med=%.1f prop_p99=%.1f prop_max=%.1f "

@@ -54,8 +54,9 @@ static int parse_mac(const char *s, sl_u8 mac[6])
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: sl-fpsim -c CONFIG -i IN.pcap -o OUT.pcap "
-			"[--port-mac MAC] [--down ADDR]... [--drain ADDR]...\n");
+	fprintf(stderr,
+		"usage: sl-fpsim -c CONFIG -i IN.pcap -o OUT.pcap "
+		"[--port-mac MAC] [--down ADDR]... [--drain ADDR]...\n");
 	exit(2);
 }
 
@@ -107,9 +108,15 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "c:i:o:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': cfg_path = optarg; break;
-		case 'i': in_path = optarg; break;
-		case 'o': out_path = optarg; break;
+		case 'c':
+			cfg_path = optarg;
+			break;
+		case 'i':
+			in_path = optarg;
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
 		case 'm':
 			if (parse_mac(optarg, port_mac))
 				usage();
@@ -118,11 +125,12 @@ int main(int argc, char **argv)
 		case 'r':
 			if (n_ov == SL_ARRAY_SIZE(ov) ||
 			    add_override(ov, &n_ov, optarg,
-					 c == 'd' ? SL_BACKEND_DOWN :
-						    SL_BACKEND_DRAINED))
+					 c == 'd' ? SL_BACKEND_DOWN
+						  : SL_BACKEND_DRAINED))
 				return 2;
 			break;
-		default: usage();
+		default:
+			usage();
 		}
 	}
 	if (!cfg_path || !in_path || !out_path)
@@ -164,7 +172,8 @@ int main(int argc, char **argv)
 	conf.icmp_rate = SL_FP_ICMP_RATE;
 	conf.icmp_burst = SL_FP_ICMP_BURST;
 
-	ft_mem = aligned_alloc(64, sl_flowtab_mem_size(cfg->dp.flow_table_size));
+	ft_mem =
+		aligned_alloc(64, sl_flowtab_mem_size(cfg->dp.flow_table_size));
 	if (!ft_mem ||
 	    sl_flowtab_init(&ft, ft_mem, cfg->dp.flow_table_size,
 			    cfg->dp.tcp_timeout, cfg->dp.udp_timeout)) {
@@ -185,7 +194,8 @@ int main(int argc, char **argv)
 	dead = pcap_open_dead(DLT_EN10MB, 65535);
 	out = pcap_dump_open(dead, out_path);
 	if (!out) {
-		fprintf(stderr, "sl-fpsim: %s: %s\n", out_path, pcap_geterr(dead));
+		fprintf(stderr, "sl-fpsim: %s: %s\n", out_path,
+			pcap_geterr(dead));
 		goto out_in;
 	}
 	while (pcap_next_ex(in, &ph, &pkt) == 1) {

@@ -39,7 +39,7 @@ enum {
 	TCP_HLEN = 20,
 	UDP_HLEN = 8,
 	FCS_LEN = 4,
-	MIN_SIZE = 64,   /* incl. FCS */
+	MIN_SIZE = 64,	 /* incl. FCS */
 	MAX_SIZE = 9018, /* jumbo, incl. FCS */
 	ETHERTYPE_IPV4 = 0x0800,
 	ETHERTYPE_IPV6 = 0x86dd,
@@ -90,19 +90,27 @@ static void usage(FILE *f)
 		"usage: sl-pcapgen -o FILE [options]\n"
 		"  -o, --out FILE        pcap to write (DLT_EN10MB)\n"
 		"  -n, --packets N       packets (default 1024)\n"
-		"  -f, --flows N         distinct 5-tuples; packet i uses flow i %% N (default 1024)\n"
-		"      --proto P         tcp | udp | mix (half the flows each; default tcp)\n"
-		"      --vips N          N consecutive VIPs from the first (default 1)\n"
-		"      --vip ADDR        first VIP (default 192.0.2.1, or 2001:db8:100::1 with --ipv6)\n"
+		"  -f, --flows N         distinct 5-tuples; packet i uses flow "
+		"i %% N (default 1024)\n"
+		"      --proto P         tcp | udp | mix (half the flows each; "
+		"default tcp)\n"
+		"      --vips N          N consecutive VIPs from the first "
+		"(default 1)\n"
+		"      --vip ADDR        first VIP (default 192.0.2.1, or "
+		"2001:db8:100::1 with --ipv6)\n"
 		"      --vport PORT      VIP port (default 80)\n"
 		"      --ipv6            IPv6: clients 2001:db8:200::/64\n"
-		"      --size N          frame size incl. 4-byte FCS, %d..%d (default 64 ->\n"
-		"                        60 bytes stored; never smaller than the headers)\n"
+		"      --size N          frame size incl. 4-byte FCS, %d..%d "
+		"(default 64 ->\n"
+		"                        60 bytes stored; never smaller than "
+		"the headers)\n"
 		"      --syn             TCP SYN (default ACK)\n"
-		"      --eth-pad         pad with an Ethernet trailer, not L4 payload\n"
+		"      --eth-pad         pad with an Ethernet trailer, not L4 "
+		"payload\n"
 		"      --dst-mac MAC     default 02:00:00:00:00:01\n"
 		"      --src-mac MAC     default 02:00:00:00:00:02\n"
-		"      --seed N          picks the flow->client mapping (default 1)\n"
+		"      --seed N          picks the flow->client mapping "
+		"(default 1)\n"
 		"  -h, --help\n"
 		"IPv4 clients come from 198.18.0.0/15, ports 1024-65535.\n",
 		MIN_SIZE, MAX_SIZE);
@@ -125,8 +133,8 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	unsigned m[6];
 	char tail;
 
-	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3],
-		   &m[4], &m[5], &tail) != 6)
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &m[0], &m[1], &m[2], &m[3], &m[4],
+		   &m[5], &tail) != 6)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
 		if (m[i] > 0xff)
@@ -226,8 +234,8 @@ static void flow_resolve(const struct opts *o, const struct mixer *m,
 	memset(f, 0, sizeof(*f));
 	f->sport = (uint16_t)(1024 + x / CLIENT_HOSTS);
 	if (o->ipv6) {
-		static const uint8_t net[8] = {0x20, 0x01, 0x0d, 0xb8,
-					       0x02, 0x00, 0, 0};
+		static const uint8_t net[8] = { 0x20, 0x01, 0x0d, 0xb8,
+						0x02, 0x00, 0,	  0 };
 		memcpy(f->saddr, net, sizeof(net));
 		put32(f->saddr + 12, (uint32_t)host);
 		memcpy(f->daddr, o->vip, 16);
@@ -301,7 +309,8 @@ static unsigned build(const struct opts *o, const struct flow *f,
 			put32(l4 + 4, f->seq0);
 			l4[13] = TCP_SYN;
 		} else {
-			put32(l4 + 4, f->seq0 + 1 + (uint32_t)(n_in_flow * plen));
+			put32(l4 + 4,
+			      f->seq0 + 1 + (uint32_t)(n_in_flow * plen));
 			put32(l4 + 8, f->seq0 ^ 0x5a5a5a5au);
 			l4[13] = TCP_ACK;
 		}
@@ -324,27 +333,36 @@ static unsigned build(const struct opts *o, const struct flow *f,
 }
 
 enum {
-	OPT_PROTO = 256, OPT_VIPS, OPT_VIP, OPT_VPORT, OPT_IPV6, OPT_SIZE,
-	OPT_SYN, OPT_ETH_PAD, OPT_DMAC, OPT_SMAC, OPT_SEED,
+	OPT_PROTO = 256,
+	OPT_VIPS,
+	OPT_VIP,
+	OPT_VPORT,
+	OPT_IPV6,
+	OPT_SIZE,
+	OPT_SYN,
+	OPT_ETH_PAD,
+	OPT_DMAC,
+	OPT_SMAC,
+	OPT_SEED,
 };
 
 static const struct option long_opts[] = {
-	{"out", required_argument, NULL, 'o'},
-	{"packets", required_argument, NULL, 'n'},
-	{"flows", required_argument, NULL, 'f'},
-	{"proto", required_argument, NULL, OPT_PROTO},
-	{"vips", required_argument, NULL, OPT_VIPS},
-	{"vip", required_argument, NULL, OPT_VIP},
-	{"vport", required_argument, NULL, OPT_VPORT},
-	{"ipv6", no_argument, NULL, OPT_IPV6},
-	{"size", required_argument, NULL, OPT_SIZE},
-	{"syn", no_argument, NULL, OPT_SYN},
-	{"eth-pad", no_argument, NULL, OPT_ETH_PAD},
-	{"dst-mac", required_argument, NULL, OPT_DMAC},
-	{"src-mac", required_argument, NULL, OPT_SMAC},
-	{"seed", required_argument, NULL, OPT_SEED},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+	{ "out", required_argument, NULL, 'o' },
+	{ "packets", required_argument, NULL, 'n' },
+	{ "flows", required_argument, NULL, 'f' },
+	{ "proto", required_argument, NULL, OPT_PROTO },
+	{ "vips", required_argument, NULL, OPT_VIPS },
+	{ "vip", required_argument, NULL, OPT_VIP },
+	{ "vport", required_argument, NULL, OPT_VPORT },
+	{ "ipv6", no_argument, NULL, OPT_IPV6 },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "syn", no_argument, NULL, OPT_SYN },
+	{ "eth-pad", no_argument, NULL, OPT_ETH_PAD },
+	{ "dst-mac", required_argument, NULL, OPT_DMAC },
+	{ "src-mac", required_argument, NULL, OPT_SMAC },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
 };
 
 static int bad(const char *opt, const char *arg, const char *why)
@@ -360,23 +378,31 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){
-		.packets = 1024, .flows = 1024, .mode = MODE_TCP, .nvips = 1,
-		.vport = 80, .size = 64, .seed = 1,
-		.dmac = {0x02, 0, 0, 0, 0, 0x01},
-		.smac = {0x02, 0, 0, 0, 0, 0x02},
+		.packets = 1024,
+		.flows = 1024,
+		.mode = MODE_TCP,
+		.nvips = 1,
+		.vport = 80,
+		.size = 64,
+		.seed = 1,
+		.dmac = { 0x02, 0, 0, 0, 0, 0x01 },
+		.smac = { 0x02, 0, 0, 0, 0, 0x02 },
 	};
-	while ((c = getopt_long(argc, argv, "o:n:f:h", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:n:f:h", long_opts, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 'o':
 			o->out = optarg;
 			break;
 		case 'n':
 			if (parse_u64(optarg, 1, UINT64_MAX, &o->packets))
-				return bad("--packets", optarg, "want a count >= 1");
+				return bad("--packets", optarg,
+					   "want a count >= 1");
 			break;
 		case 'f':
 			if (parse_u64(optarg, 1, UINT64_MAX, &o->flows))
-				return bad("--flows", optarg, "want a count >= 1");
+				return bad("--flows", optarg,
+					   "want a count >= 1");
 			break;
 		case OPT_PROTO:
 			if (!strcmp(optarg, "tcp"))
@@ -386,7 +412,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			else if (!strcmp(optarg, "mix"))
 				o->mode = MODE_MIX;
 			else
-				return bad("--proto", optarg, "want tcp, udp or mix");
+				return bad("--proto", optarg,
+					   "want tcp, udp or mix");
 			break;
 		case OPT_VIPS:
 			if (parse_u64(optarg, 1, 65536, &v))
@@ -418,11 +445,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_DMAC:
 			if (parse_mac(optarg, o->dmac))
-				return bad("--dst-mac", optarg, "want xx:xx:xx:xx:xx:xx");
+				return bad("--dst-mac", optarg,
+					   "want xx:xx:xx:xx:xx:xx");
 			break;
 		case OPT_SMAC:
 			if (parse_mac(optarg, o->smac))
-				return bad("--src-mac", optarg, "want xx:xx:xx:xx:xx:xx");
+				return bad("--src-mac", optarg,
+					   "want xx:xx:xx:xx:xx:xx");
 			break;
 		case OPT_SEED:
 			if (parse_u64(optarg, 0, UINT64_MAX, &o->seed))
@@ -445,11 +474,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (vip_arg) {
 		if (inet_pton(AF_INET, vip_arg, o->vip) == 1) {
 			if (o->ipv6)
-				return bad("--vip", vip_arg, "IPv4 VIP with --ipv6");
+				return bad("--vip", vip_arg,
+					   "IPv4 VIP with --ipv6");
 		} else if (inet_pton(AF_INET6, vip_arg, o->vip) == 1) {
 			o->ipv6 = true;
 		} else {
-			return bad("--vip", vip_arg, "not an IPv4 or IPv6 address");
+			return bad("--vip", vip_arg,
+				   "not an IPv4 or IPv6 address");
 		}
 	} else if (o->ipv6) {
 		inet_pton(AF_INET6, "2001:db8:100::1", o->vip);
@@ -457,7 +488,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		inet_pton(AF_INET, "192.0.2.1", o->vip);
 	}
 	if (o->flows / o->nvips > CLIENT_SPACE)
-		return bad("--flows", "", "more than the client address x port space");
+		return bad("--flows", "",
+			   "more than the client address x port space");
 	return 0;
 }
 
@@ -480,14 +512,15 @@ int main(int argc, char **argv)
 	}
 	d = pcap_dump_open(dead, o.out);
 	if (!d) {
-		fprintf(stderr, "sl-pcapgen: %s: %s\n", o.out, pcap_geterr(dead));
+		fprintf(stderr, "sl-pcapgen: %s: %s\n", o.out,
+			pcap_geterr(dead));
 		pcap_close(dead);
 		return 1;
 	}
 
-	if (o.size - FCS_LEN < hdr_len(&o, PROTO_TCP) &&
-	    o.mode != MODE_UDP)
-		fprintf(stderr, "sl-pcapgen: --size %u is below the headers; "
+	if (o.size - FCS_LEN < hdr_len(&o, PROTO_TCP) && o.mode != MODE_UDP)
+		fprintf(stderr,
+			"sl-pcapgen: --size %u is below the headers; "
 			"TCP frames are %u bytes stored\n",
 			o.size, hdr_len(&o, PROTO_TCP));
 
@@ -517,7 +550,8 @@ int main(int argc, char **argv)
 	pcap_close(dead);
 
 	uint64_t distinct = o.flows < o.packets ? o.flows : o.packets;
-	fprintf(stderr, "sl-pcapgen: %s: %" PRIu64 " packets, %" PRIu64
+	fprintf(stderr,
+		"sl-pcapgen: %s: %" PRIu64 " packets, %" PRIu64
 		" flows, %u VIP(s), %" PRIu64 " bytes stored\n",
 		o.out, o.packets, distinct, o.nvips, bytes);
 	return 0;

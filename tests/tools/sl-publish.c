@@ -89,8 +89,8 @@ static void dump(const struct sl_shm_header *h)
 		if (!v->proto)
 			continue;
 		printf("vip %u %s %s %s %s%s%s table %u backends %u\n", v->id,
-		       v->name, fmt_ep(ep, sizeof(ep), v->family, &v->addr,
-				       v->port),
+		       v->name,
+		       fmt_ep(ep, sizeof(ep), v->family, &v->addr, v->port),
 		       sl_config_proto_name(v->proto),
 		       sl_config_method_name(v->method),
 		       (v->flags & SL_VIP_F_PORT_ANY) ? " port-any" : "",
@@ -106,13 +106,14 @@ static void dump(const struct sl_shm_header *h)
 			if (b->state == SL_BACKEND_UNUSED || b->vip_id != i)
 				continue;
 			printf("  backend %u %s %s weight %u epoch %u share "
-			       "%.2f%%\n", j,
+			       "%.2f%%\n",
+			       j,
 			       fmt_ep(ep, sizeof(ep), b->family, &b->addr,
-				      b->port), state_name(b->state),
-			       b->weight, b->epoch,
-			       v->maglev_size ? 100.0 * count[j] /
-							v->maglev_size
-					      : 0.0);
+				      b->port),
+			       state_name(b->state), b->weight, b->epoch,
+			       v->maglev_size
+				       ? 100.0 * count[j] / v->maglev_size
+				       : 0.0);
 		}
 	}
 	free(count);
@@ -141,20 +142,20 @@ static void warn_unmatched(const struct sl_config *cfg,
 					hit = true;
 			}
 		if (!hit)
-			fprintf(stderr, "sl-publish: warning: %s matches no "
-				"backend\n", fmt_ep(ep, sizeof(ep),
-						    ov[o].family, &ov[o].addr,
-						    ov[o].port));
+			fprintf(stderr,
+				"sl-publish: warning: %s matches no "
+				"backend\n",
+				fmt_ep(ep, sizeof(ep), ov[o].family,
+				       &ov[o].addr, ov[o].port));
 	}
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: sl-publish -c CONFIG [--shm PATH] [--down ADDR]... "
-		"[--drain ADDR]...\n"
-		"                  [--weight ADDR=N]... [--wait-ms MS] "
-		"[--hold SECONDS] [--dump]\n");
+	fprintf(f, "usage: sl-publish -c CONFIG [--shm PATH] [--down ADDR]... "
+		   "[--drain ADDR]...\n"
+		   "                  [--weight ADDR=N]... [--wait-ms MS] "
+		   "[--hold SECONDS] [--dump]\n");
 }
 
 /* Re-attach with what cfg needs when a file is there, else create roomy. */
@@ -204,17 +205,30 @@ int main(int argc, char **argv)
 		char *eq, *end;
 
 		switch (opt) {
-		case 'c': cfg_path = optarg; break;
-		case 's': shm_path = optarg; break;
-		case 'W': wait_ms = (unsigned int)strtoul(optarg, NULL, 10); break;
-		case 'H': hold = strtol(optarg, NULL, 10); break;
-		case 'p': do_dump = true; break;
-		case 'h': usage(stdout); return 0;
+		case 'c':
+			cfg_path = optarg;
+			break;
+		case 's':
+			shm_path = optarg;
+			break;
+		case 'W':
+			wait_ms = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'H':
+			hold = strtol(optarg, NULL, 10);
+			break;
+		case 'p':
+			do_dump = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		case 'D':
 		case 'd':
 		case 'w':
 			if (n_ov == MAX_OV) {
-				fprintf(stderr, "sl-publish: too many overrides\n");
+				fprintf(stderr,
+					"sl-publish: too many overrides\n");
 				return 1;
 			}
 			memset(&ov[n_ov], 0, sizeof(ov[n_ov]));
@@ -222,29 +236,37 @@ int main(int argc, char **argv)
 			eq = opt == 'w' ? strrchr(optarg, '=') : NULL;
 			if (opt == 'w') {
 				if (!eq || !eq[1]) {
-					fprintf(stderr, "sl-publish: --weight "
-						"%s: expected ADDR=N\n", optarg);
+					fprintf(stderr,
+						"sl-publish: --weight "
+						"%s: expected ADDR=N\n",
+						optarg);
 					return 1;
 				}
 				*eq = '\0';
 				ov[n_ov].weight = strtol(eq + 1, &end, 10);
 				if (*end || ov[n_ov].weight < 0) {
-					fprintf(stderr, "sl-publish: --weight: "
-						"bad weight '%s'\n", eq + 1);
+					fprintf(stderr,
+						"sl-publish: --weight: "
+						"bad weight '%s'\n",
+						eq + 1);
 					return 1;
 				}
 			} else {
-				ov[n_ov].state = opt == 'D' ? SL_BACKEND_DOWN
-							    : SL_BACKEND_DRAINED;
+				ov[n_ov].state = opt == 'D'
+							 ? SL_BACKEND_DOWN
+							 : SL_BACKEND_DRAINED;
 			}
 			if (sl_pub_override_parse(optarg, &ov[n_ov]) < 0) {
-				fprintf(stderr, "sl-publish: bad address '%s'\n",
+				fprintf(stderr,
+					"sl-publish: bad address '%s'\n",
 					optarg);
 				return 1;
 			}
 			n_ov++;
 			break;
-		default: usage(stderr); return 1;
+		default:
+			usage(stderr);
+			return 1;
 		}
 	}
 	if (!cfg_path || optind != argc) {

@@ -22,8 +22,17 @@
 #define PB_MAX_LAYERS 16
 
 enum pb_layer {
-	PB_ETH, PB_VLAN, PB_IP4, PB_IP6, PB_IP6_EXT, PB_IP6_FRAG,
-	PB_TCP, PB_UDP, PB_ICMP, PB_ARP, PB_DATA,
+	PB_ETH,
+	PB_VLAN,
+	PB_IP4,
+	PB_IP6,
+	PB_IP6_EXT,
+	PB_IP6_FRAG,
+	PB_TCP,
+	PB_UDP,
+	PB_ICMP,
+	PB_ARP,
+	PB_DATA,
 };
 
 struct pb {
@@ -110,7 +119,8 @@ static inline void pb_eth(struct pb *b, sl_u16 ethertype)
 {
 	static const sl_u8 dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 	static const sl_u8 src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-	struct sl_ethhdr *e = (struct sl_ethhdr *)pb_push(b, PB_ETH, sizeof(*e));
+	struct sl_ethhdr *e =
+		(struct sl_ethhdr *)pb_push(b, PB_ETH, sizeof(*e));
 
 	memcpy(e->dst, dst, 6);
 	memcpy(e->src, src, 6);
@@ -141,7 +151,7 @@ static inline void pb_ip4_ex(struct pb *b, sl_u32 saddr, sl_u32 daddr,
 	ip->saddr = sl_htonl(saddr);
 	ip->daddr = sl_htonl(daddr);
 	if (optlen) {
-		memset(ip + 1, 1, optlen); /* NOP */
+		memset(ip + 1, 1, optlen);	     /* NOP */
 		((sl_u8 *)(ip + 1))[optlen - 1] = 0; /* EOL */
 	}
 }
@@ -208,8 +218,8 @@ static inline void pb_ip6_frag(struct pb *b, unsigned int offset, int more)
 }
 
 /* optlen: TCP option bytes (multiple of 4), NOPs. */
-static inline void pb_tcp(struct pb *b, sl_u16 sport, sl_u16 dport,
-			  sl_u8 flags, unsigned int optlen)
+static inline void pb_tcp(struct pb *b, sl_u16 sport, sl_u16 dport, sl_u8 flags,
+			  unsigned int optlen)
 {
 	struct sl_tcphdr *th;
 
@@ -239,7 +249,8 @@ static inline void pb_icmp(struct pb *b, sl_u8 type, sl_u8 code)
 {
 	struct sl_icmphdr *ih;
 
-	pb_set_next(b, 0, pb_family(b) == 6 ? SL_IPPROTO_ICMPV6 : SL_IPPROTO_ICMP);
+	pb_set_next(b, 0,
+		    pb_family(b) == 6 ? SL_IPPROTO_ICMPV6 : SL_IPPROTO_ICMP);
 	ih = (struct sl_icmphdr *)pb_push(b, PB_ICMP, sizeof(*ih));
 	ih->type = type;
 	ih->code = code;
@@ -269,8 +280,14 @@ static inline void pb_arp(struct pb *b, sl_u16 op)
 	a->plen = 4;
 	a->oper = sl_htons(op);
 	memcpy(a->sha, mac, 6);
-	a->spa[0] = 192; a->spa[1] = 0; a->spa[2] = 2; a->spa[3] = 1;
-	a->tpa[0] = 192; a->tpa[1] = 0; a->tpa[2] = 2; a->tpa[3] = 10;
+	a->spa[0] = 192;
+	a->spa[1] = 0;
+	a->spa[2] = 2;
+	a->spa[3] = 1;
+	a->tpa[0] = 192;
+	a->tpa[1] = 0;
+	a->tpa[2] = 2;
+	a->tpa[3] = 10;
 }
 
 /* Lengths to "rest of buffer", IPv4 header checksums. */
@@ -290,8 +307,8 @@ static inline void pb_finish(struct pb *b)
 			ip->check = (sl_be16)sl_csum_fold(
 				sl_csum_partial(ip, SL_IP4_IHL(ip) * 4u, 0));
 		} else if (b->type[i] == PB_IP6) {
-			((struct sl_ip6hdr *)h)->payload_len =
-				sl_htons((sl_u16)(rest - sizeof(struct sl_ip6hdr)));
+			((struct sl_ip6hdr *)h)->payload_len = sl_htons(
+				(sl_u16)(rest - sizeof(struct sl_ip6hdr)));
 		} else if (b->type[i] == PB_UDP) {
 			((struct sl_udphdr *)h)->len = sl_htons((sl_u16)rest);
 		}
@@ -368,7 +385,8 @@ static inline void pb_combo(struct pb *b, int i, int *l2, int *l3, int *l4)
 {
 	static const char *l2n[] = { "untagged", "vlan", "qinq" };
 	static const char *l3n[] = { "ip4", "ip4opt", "ip6", "ip6ext" };
-	static const char *l4n[] = { "tcp", "udp", "echo", "err-tcp", "err-udp" };
+	static const char *l4n[] = { "tcp", "udp", "echo", "err-tcp",
+				     "err-udp" };
 	int v6;
 
 	*l4 = i % PB_L4_N;
@@ -376,7 +394,8 @@ static inline void pb_combo(struct pb *b, int i, int *l2, int *l3, int *l4)
 	*l2 = i / (PB_L4_N * PB_L3_N);
 	v6 = *l3 >= 2;
 	pb_init(b);
-	snprintf(b->name, sizeof(b->name), "%s/%s/%s", l2n[*l2], l3n[*l3], l4n[*l4]);
+	snprintf(b->name, sizeof(b->name), "%s/%s/%s", l2n[*l2], l3n[*l3],
+		 l4n[*l4]);
 	pb_l2(b, *l2);
 	switch (*l4) {
 	case 0:
@@ -418,20 +437,40 @@ static inline void pb_combo(struct pb *b, int i, int *l2, int *l3, int *l4)
 
 /* Extra corpus entries after the combinations. */
 enum pb_extra {
-	PB_X_IP4_FRAG_FIRST, PB_X_IP4_FRAG_LATER, PB_X_IP6_FRAG_FIRST,
-	PB_X_IP6_FRAG_LATER, PB_X_IP4_UDP_FRAG_FIRST, PB_X_ARP, PB_X_NDP_NS,
-	PB_X_NDP_NA, PB_X_NON_IP, PB_X_IP4_PADDED, PB_X_IP4_GRE,
-	PB_X_ICMP4_ECHOREPLY, PB_X_IP4_ICMP_ERR_ICMP, PB_X_IP6_ICMP_ERR_FRAG,
+	PB_X_IP4_FRAG_FIRST,
+	PB_X_IP4_FRAG_LATER,
+	PB_X_IP6_FRAG_FIRST,
+	PB_X_IP6_FRAG_LATER,
+	PB_X_IP4_UDP_FRAG_FIRST,
+	PB_X_ARP,
+	PB_X_NDP_NS,
+	PB_X_NDP_NA,
+	PB_X_NON_IP,
+	PB_X_IP4_PADDED,
+	PB_X_IP4_GRE,
+	PB_X_ICMP4_ECHOREPLY,
+	PB_X_IP4_ICMP_ERR_ICMP,
+	PB_X_IP6_ICMP_ERR_FRAG,
 	PB_X_N,
 };
 
 static inline void pb_extra(struct pb *b, int x)
 {
 	static const char *names[] = {
-		"ip4-frag-first", "ip4-frag-later", "ip6-frag-first",
-		"ip6-frag-later", "ip4-udp-frag-first", "arp", "ndp-ns",
-		"ndp-na", "non-ip", "ip4-padded", "ip4-gre",
-		"icmp4-echoreply", "icmp4-err-icmp", "icmp6-err-quoting-frag",
+		"ip4-frag-first",
+		"ip4-frag-later",
+		"ip6-frag-first",
+		"ip6-frag-later",
+		"ip4-udp-frag-first",
+		"arp",
+		"ndp-ns",
+		"ndp-na",
+		"non-ip",
+		"ip4-padded",
+		"ip4-gre",
+		"icmp4-echoreply",
+		"icmp4-err-icmp",
+		"icmp6-err-quoting-frag",
 	};
 	union sl_addr nd_target = pb_a6(PB_VIP6);
 
@@ -474,8 +513,10 @@ static inline void pb_extra(struct pb *b, int x)
 	case PB_X_NDP_NA:
 		pb_ip6(b, pb_a6(PB_CLIENT6), pb_a6(PB_VIP6));
 		((struct sl_ip6hdr *)(b->buf + b->off[1]))->hop_limit = 255;
-		pb_icmp(b, x == PB_X_NDP_NS ? SL_ICMP6_ND_NEIGH_SOLICIT :
-					      SL_ICMP6_ND_NEIGH_ADVERT, 0);
+		pb_icmp(b,
+			x == PB_X_NDP_NS ? SL_ICMP6_ND_NEIGH_SOLICIT
+					 : SL_ICMP6_ND_NEIGH_ADVERT,
+			0);
 		memcpy(pb_push(b, PB_DATA, 16), &nd_target, 16);
 		break;
 	case PB_X_NON_IP:

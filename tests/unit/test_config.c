@@ -109,16 +109,19 @@ static union sl_addr addr(const char *s)
 /* ---- building blocks of the test configs (line numbers matter) ---------- */
 
 /* Lines 1-2. */
-#define HEAD "instance = \"t\";\n" \
+#define HEAD                  \
+	"instance = \"t\";\n" \
 	"hash_seed = \"00112233445566778899aabbccddeeff\";\n"
 /* Line 3. */
 #define XDP "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ]; };\n"
-#define DPDK "dataplane = { mode = \"dpdk\"; interfaces = [ \"p0\" ]; " \
+#define DPDK                                                       \
+	"dataplane = { mode = \"dpdk\"; interfaces = [ \"p0\" ]; " \
 	"gateway = \"198.51.100.1\"; local_address = \"198.51.100.2\"; };\n"
 /* vips = ( on line 4, each VIP on one line from line 5. */
 #define VIPS(...) "vips = (\n" __VA_ARGS__ ");\n"
 #define BE1 "backends = ( { address = \"203.0.113.11\"; } );"
-#define VIP_A(extra) "{ name = \"a\"; address = \"192.0.2.10\"; port = 80; " \
+#define VIP_A(extra)                                            \
+	"{ name = \"a\"; address = \"192.0.2.10\"; port = 80; " \
 	"protocol = \"tcp\"; " extra " }\n"
 /* An xdp config whose only VIP has extra settings and one backend. */
 #define ONE_VIP(extra) HEAD XDP VIPS(VIP_A(extra " " BE1))
@@ -141,21 +144,20 @@ static const struct bad bad_cases[] = {
 	  HEAD XDP VIPS(VIP_A("backends = ( { address = \"203.0.113.11\"; "
 			      "weight = 4294967396; } );")),
 	  "@:5: syntax error: integer 4294967396 does not fit in 32 bits" },
-	{ "NUL byte in a string",
-	  HEAD XDP VIPS("{ name = \"a\\x00b\"; }\n"),
+	{ "NUL byte in a string", HEAD XDP VIPS("{ name = \"a\\x00b\"; }\n"),
 	  "@:5: syntax error: \\x00 in a string: libconfig strings end at a "
 	  "NUL byte" },
 
 	/* top level */
 	{ "missing instance",
-	  "hash_seed = \"00112233445566778899aabbccddeeff\";\n" XDP "vips = ();\n",
+	  "hash_seed = \"00112233445566778899aabbccddeeff\";\n" XDP
+	  "vips = ();\n",
 	  "@: instance: required setting is missing" },
 	{ "missing hash_seed", "instance = \"t\";\n" XDP "vips = ();\n",
 	  "@: hash_seed: required setting is missing" },
 	{ "missing dataplane", HEAD "vips = ();\n",
 	  "@: dataplane: required setting is missing" },
-	{ "missing vips", HEAD XDP,
-	  "@: vips: required setting is missing" },
+	{ "missing vips", HEAD XDP, "@: vips: required setting is missing" },
 	{ "unknown top-level key", HEAD XDP "vips = ();\nvip = ();\n",
 	  "@:5: vip: unknown setting (valid here: instance, hash_seed, "
 	  "dataplane, control, vips)" },
@@ -169,10 +171,12 @@ static const struct bad bad_cases[] = {
 	{ "empty instance", "instance = \"\";\n",
 	  "@:1: instance: must not be empty" },
 	{ "hash_seed one digit short",
-	  "instance = \"t\";\nhash_seed = \"00112233445566778899aabbccddeef\";\n",
+	  "instance = \"t\";\nhash_seed = "
+	  "\"00112233445566778899aabbccddeef\";\n",
 	  "@:2: hash_seed: must be exactly 32 hex digits (128 bits)" },
 	{ "hash_seed not hex",
-	  "instance = \"t\";\nhash_seed = \"00112233445566778899aabbccddeefg\";\n",
+	  "instance = \"t\";\nhash_seed = "
+	  "\"00112233445566778899aabbccddeefg\";\n",
 	  "@:2: hash_seed: must be exactly 32 hex digits (128 bits)" },
 	{ "hash_seed as a number", "instance = \"t\";\nhash_seed = 0x1234;\n",
 	  "@:2: hash_seed: expected a string, not an integer" },
@@ -180,20 +184,22 @@ static const struct bad bad_cases[] = {
 	/* dataplane */
 	{ "dataplane not a group", HEAD "dataplane = \"dpdk\";\n",
 	  "@:3: dataplane: expected a group { ... }, not a string" },
-	{ "missing mode", HEAD "dataplane = {\n interfaces = [ \"eth0\" ];\n};\n"
-	  "vips = ();\n",
+	{ "missing mode",
+	  HEAD "dataplane = {\n interfaces = [ \"eth0\" ];\n};\n"
+	       "vips = ();\n",
 	  "@:3: dataplane.mode: required setting is missing" },
 	{ "unknown mode", HEAD "dataplane = { mode = \"afxdp\"; };\n",
 	  "@:3: dataplane.mode: \"afxdp\" is not one of \"dpdk\", \"xdp\"" },
-	{ "missing interfaces", HEAD "dataplane = { mode = \"xdp\"; };\n"
-	  "vips = ();\n",
+	{ "missing interfaces",
+	  HEAD "dataplane = { mode = \"xdp\"; };\n"
+	       "vips = ();\n",
 	  "@:3: dataplane.interfaces: required setting is missing" },
 	{ "no interfaces",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = []; };\n",
 	  "@:3: dataplane.interfaces: must not be empty" },
 	{ "nine interfaces",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"a\", \"b\", "
-	  "\"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\" ]; };\n",
+	       "\"c\", \"d\", \"e\", \"f\", \"g\", \"h\", \"i\" ]; };\n",
 	  "@:3: dataplane.interfaces: has 9 elements, at most 8" },
 	{ "interfaces as a string",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = \"eth0\"; };\n",
@@ -201,129 +207,133 @@ static const struct bad bad_cases[] = {
 	  "[ \"...\", ... ], not a string" },
 	{ "interface name too long",
 	  HEAD "dataplane = { mode = \"xdp\";\n interfaces = [ \"eth0\",\n"
-	  " \"abcdefghijklmnop\" ]; };\n",
-	  "@:5: dataplane.interfaces[1]: is too long: 16 characters, at most 15" },
+	       " \"abcdefghijklmnop\" ]; };\n",
+	  "@:5: dataplane.interfaces[1]: is too long: 16 characters, at most "
+	  "15" },
 	{ "interface name with a slash",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"a/b\" ]; };\n",
 	  "@:3: dataplane.interfaces[0]: \"a/b\" is not an interface name" },
 	{ "interface listed twice",
 	  HEAD "dataplane = { mode = \"xdp\";\n interfaces = [ \"eth0\",\n"
-	  " \"eth0\" ]; };\nvips = ();\n",
+	       " \"eth0\" ]; };\nvips = ();\n",
 	  "@:5: dataplane.interfaces[1]: \"eth0\" is listed twice" },
 	{ "eal in xdp mode",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " eal = [ \"-l\", \"0-1\" ]; };\nvips = ();\n",
+	       " eal = [ \"-l\", \"0-1\" ]; };\nvips = ();\n",
 	  "@:4: dataplane.eal: only used in dpdk mode (xdp mode finds next "
 	  "hops with the kernel's FIB)" },
 	{ "gateway in xdp mode",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " gateway = \"198.51.100.1\"; };\nvips = ();\n",
+	       " gateway = \"198.51.100.1\"; };\nvips = ();\n",
 	  "@:4: dataplane.gateway: only used in dpdk mode (xdp mode finds "
 	  "next hops with the kernel's FIB)" },
 	{ "xdp_mode in dpdk mode",
 	  HEAD "dataplane = { mode = \"dpdk\"; interfaces = [ \"p0\" ];\n"
-	  " xdp_mode = \"native\"; };\nvips = ();\n",
+	       " xdp_mode = \"native\"; };\nvips = ();\n",
 	  "@:4: dataplane.xdp_mode: only used in xdp mode" },
 	{ "unknown xdp_mode",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " xdp_mode = \"skb\"; };\n",
+	       " xdp_mode = \"skb\"; };\n",
 	  "@:4: dataplane.xdp_mode: \"skb\" is not one of \"native\", "
 	  "\"generic\"" },
 	{ "dpdk without gateway",
 	  HEAD "dataplane = { mode = \"dpdk\"; interfaces = [ \"p0\" ];\n"
-	  " local_address = \"198.51.100.2\"; };\nvips = ();\n",
+	       " local_address = \"198.51.100.2\"; };\nvips = ();\n",
 	  "@:3: dataplane.gateway: required in dpdk mode" },
 	{ "dpdk without local_address",
 	  HEAD "dataplane = { mode = \"dpdk\"; interfaces = [ \"p0\" ];\n"
-	  " gateway = \"198.51.100.1\"; };\nvips = ();\n",
+	       " gateway = \"198.51.100.1\"; };\nvips = ();\n",
 	  "@:3: dataplane.local_address: required in dpdk mode" },
 	{ "IPv6 gateway in gateway",
 	  HEAD "dataplane = { mode = \"dpdk\"; interfaces = [ \"p0\" ];\n"
-	  " gateway = \"2001:db8::1\"; };\n",
+	       " gateway = \"2001:db8::1\"; };\n",
 	  "@:4: dataplane.gateway: \"2001:db8::1\" is not an IPv4 address" },
 	{ "IPv4 gateway in gateway6",
 	  HEAD "dataplane = { mode = \"dpdk\"; interfaces = [ \"p0\" ];\n"
-	  " gateway6 = \"198.51.100.1\"; };\n",
+	       " gateway6 = \"198.51.100.1\"; };\n",
 	  "@:4: dataplane.gateway6: \"198.51.100.1\" is not an IPv6 address" },
 	{ "gateway not an address",
 	  HEAD "dataplane = { mode = \"dpdk\"; interfaces = [ \"p0\" ];\n"
-	  " gateway = \"router1\"; };\n",
-	  "@:4: dataplane.gateway: \"router1\" is not an IPv4 or IPv6 address" },
+	       " gateway = \"router1\"; };\n",
+	  "@:4: dataplane.gateway: \"router1\" is not an IPv4 or IPv6 "
+	  "address" },
 	{ "short gateway_mac",
 	  HEAD "dataplane = { mode = \"dpdk\"; interfaces = [ \"p0\" ];\n"
-	  " gateway_mac = \"02:00:00:00:00\"; };\n",
+	       " gateway_mac = \"02:00:00:00:00\"; };\n",
 	  "@:4: dataplane.gateway_mac: \"02:00:00:00:00\" is not a MAC "
 	  "address (like \"02:00:00:00:00:01\")" },
 	{ "multicast gateway_mac",
 	  HEAD "dataplane = { mode = \"dpdk\"; interfaces = [ \"p0\" ];\n"
-	  " gateway_mac = \"01:00:5e:00:00:01\"; };\n",
+	       " gateway_mac = \"01:00:5e:00:00:01\"; };\n",
 	  "@:4: dataplane.gateway_mac: \"01:00:5e:00:00:01\" is not a unicast "
 	  "MAC address" },
 	{ "loopback local_address",
 	  HEAD "dataplane = { mode = \"dpdk\"; interfaces = [ \"p0\" ];\n"
-	  " local_address = \"127.0.0.1\"; };\n",
+	       " local_address = \"127.0.0.1\"; };\n",
 	  "@:4: dataplane.local_address: \"127.0.0.1\" is not a unicast "
 	  "address" },
 	{ "mtu too big",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " mtu = 9001; };\n",
+	       " mtu = 9001; };\n",
 	  "@:4: dataplane.mtu: 9001 is out of range 576..9000" },
 	{ "mtu as a string",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " mtu = \"1500\"; };\n",
+	       " mtu = \"1500\"; };\n",
 	  "@:4: dataplane.mtu: expected an integer, not a string" },
 	{ "unknown fragments policy",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " fragments = \"reassemble\"; };\n",
+	       " fragments = \"reassemble\"; };\n",
 	  "@:4: dataplane.fragments: \"reassemble\" is not one of \"hash\", "
 	  "\"drop\"" },
 	{ "gue_port 0",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " gue_port = 0; };\n",
+	       " gue_port = 0; };\n",
 	  "@:4: dataplane.gue_port: 0 is out of range 1..65535" },
 	{ "unknown dataplane key",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " queues = 4; };\n",
+	       " queues = 4; };\n",
 	  "@:4: dataplane.queues: unknown setting (valid here: mode, eal, "
 	  "interfaces, xdp_mode, gateway, gateway_mac, gateway6, "
 	  "local_address, local_address6, encap_source, encap_source6, mtu, "
 	  "fragments, gue_port, flow_table)" },
 	{ "encap_source without a length",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " encap_source = \"198.51.100.0\"; };\n",
+	       " encap_source = \"198.51.100.0\"; };\n",
 	  "@:4: dataplane.encap_source: \"198.51.100.0\" is not an IPv4 "
 	  "prefix ADDR/LEN (LEN 0..32)" },
 	{ "encap_source prefix too short",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " encap_source = \"198.51.0.0/8\"; };\n",
+	       " encap_source = \"198.51.0.0/8\"; };\n",
 	  "@:4: dataplane.encap_source: prefix /8 is too short: at most the "
 	  "last 16 bits vary (use /16 or longer)" },
 	{ "encap_source6 given an IPv4 prefix",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " encap_source6 = \"198.51.100.0/24\"; };\n",
+	       " encap_source6 = \"198.51.100.0/24\"; };\n",
 	  "@:4: dataplane.encap_source6: \"198.51.100.0/24\" is not an IPv6 "
 	  "prefix ADDR/LEN (LEN 0..128)" },
 	{ "flow table size not a power of two",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " flow_table = {\n size = 1000000; }; };\n",
+	       " flow_table = {\n size = 1000000; }; };\n",
 	  "@:5: dataplane.flow_table.size: 1000000 is not a power of two" },
 	{ "flow table too small",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " flow_table = { size = 512; }; };\n",
-	  "@:4: dataplane.flow_table.size: 512 is out of range 1024..134217728" },
+	       " flow_table = { size = 512; }; };\n",
+	  "@:4: dataplane.flow_table.size: 512 is out of range "
+	  "1024..134217728" },
 	{ "flow table timeout 0",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " flow_table = { tcp_timeout = 0; }; };\n",
+	       " flow_table = { tcp_timeout = 0; }; };\n",
 	  "@:4: dataplane.flow_table.tcp_timeout: 0 is out of range 1..86400" },
 	{ "unknown flow table key",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " flow_table = { sise = 1024; }; };\n",
+	       " flow_table = { sise = 1024; }; };\n",
 	  "@:4: dataplane.flow_table.sise: unknown setting (valid here: size, "
 	  "tcp_timeout, udp_timeout)" },
 	{ "flow table not a group",
 	  HEAD "dataplane = { mode = \"xdp\"; interfaces = [ \"eth0\" ];\n"
-	  " flow_table = 1024; };\n",
-	  "@:4: dataplane.flow_table: expected a group { ... }, not an integer" },
+	       " flow_table = 1024; };\n",
+	  "@:4: dataplane.flow_table: expected a group { ... }, not an "
+	  "integer" },
 	{ "IPv6 encapsulation without local_address6 in dpdk mode",
 	  HEAD DPDK VIPS("{ name = \"v6\"; address = \"2001:db8::10\"; "
 			 "port = 80; protocol = \"tcp\"; backends = ( "
@@ -337,9 +347,9 @@ static const struct bad bad_cases[] = {
 	  "@:4: control.socket: must be an absolute path" },
 	{ "socket path too long",
 	  HEAD XDP "control = { socket = \"/run/sluice/"
-	  "0123456789012345678901234567890123456789"
-	  "0123456789012345678901234567890123456789"
-	  "01234567890.sock\"; };\n",
+		   "0123456789012345678901234567890123456789"
+		   "0123456789012345678901234567890123456789"
+		   "01234567890.sock\"; };\n",
 	  "@:4: control.socket: is too long: 108 characters, at most 107" },
 	{ "metrics by host name",
 	  HEAD XDP "control = { metrics = \"localhost:9700\"; };\n",
@@ -349,13 +359,13 @@ static const struct bad bad_cases[] = {
 	  HEAD XDP "control = { metrics = \"::1:9700\"; };\n",
 	  "@:4: control.metrics: \"::1:9700\" is not IPV4:PORT or "
 	  "[IPV6]:PORT (port 1..65535)" },
-	{ "metrics port 0",
-	  HEAD XDP "control = { metrics = \"[::1]:0\"; };\n",
+	{ "metrics port 0", HEAD XDP "control = { metrics = \"[::1]:0\"; };\n",
 	  "@:4: control.metrics: \"[::1]:0\" is not IPV4:PORT or "
 	  "[IPV6]:PORT (port 1..65535)" },
 	{ "unknown control key",
 	  HEAD XDP "control = { listen = \"/run/x\"; };\n",
-	  "@:4: control.listen: unknown setting (valid here: socket, metrics)" },
+	  "@:4: control.listen: unknown setting (valid here: socket, "
+	  "metrics)" },
 
 	/* VIPs */
 	{ "vips as a group", HEAD XDP "vips = { };\n",
@@ -366,8 +376,7 @@ static const struct bad bad_cases[] = {
 	  HEAD XDP VIPS("{ address = \"192.0.2.10\"; port = 80; "
 			"protocol = \"tcp\"; " BE1 " }\n"),
 	  "@:5: vips[0].name: required setting is missing" },
-	{ "VIP name with a space",
-	  HEAD XDP VIPS("{ name = \"web site\"; }\n"),
+	{ "VIP name with a space", HEAD XDP VIPS("{ name = \"web site\"; }\n"),
 	  "@:5: vips[0].name: \"web site\" may hold only letters, digits, '_', "
 	  "'.' and '-'" },
 	{ "VIP name too long",
@@ -377,13 +386,14 @@ static const struct bad bad_cases[] = {
 	  HEAD XDP VIPS("{ name = \"a\"; address = \"192.0.2.300\"; }\n"),
 	  "@:5: vips[0].address: \"192.0.2.300\" is not an IPv4 or IPv6 "
 	  "address" },
-	{ "multicast VIP", HEAD XDP VIPS("{ name = \"a\"; address = \"224.0.0.1\"; }\n"),
+	{ "multicast VIP",
+	  HEAD XDP VIPS("{ name = \"a\"; address = \"224.0.0.1\"; }\n"),
 	  "@:5: vips[0].address: \"224.0.0.1\" is not a unicast address" },
 	{ "IPv4-mapped VIP",
 	  HEAD XDP VIPS("{ name = \"a\"; address = \"::ffff:192.0.2.1\"; }\n"),
-	  "@:5: vips[0].address: \"::ffff:192.0.2.1\" is not a unicast address" },
-	{ "VIP port negative",
-	  HEAD XDP VIPS("{ name = \"a\"; port = -1; }\n"),
+	  "@:5: vips[0].address: \"::ffff:192.0.2.1\" is not a unicast "
+	  "address" },
+	{ "VIP port negative", HEAD XDP VIPS("{ name = \"a\"; port = -1; }\n"),
 	  "@:5: vips[0].port: -1 is out of range 0..65535" },
 	{ "VIP port as a boolean",
 	  HEAD XDP VIPS("{ name = \"a\"; port = true; }\n"),
@@ -406,35 +416,38 @@ static const struct bad bad_cases[] = {
 			      "{ address = \"203.0.113.12\"; }, "
 			      "{ address = \"203.0.113.13\"; }, "
 			      "{ address = \"203.0.113.14\"; } );")),
-	  "@:5: vips[0].table_size: 3 is less than the number of backends (4)" },
+	  "@:5: vips[0].table_size: 3 is less than the number of backends "
+	  "(4)" },
 	{ "unknown VIP key", ONE_VIP("weight = 5;"),
 	  "@:5: vips[0].weight: unknown setting (valid here: name, address, "
 	  "port, protocol, method, table_size, healthcheck, backends)" },
-	{ "VIP without backends",
-	  HEAD XDP VIPS(VIP_A("")),
+	{ "VIP without backends", HEAD XDP VIPS(VIP_A("")),
 	  "@:5: vips[0].backends: required setting is missing" },
 	{ "backends as a group", HEAD XDP VIPS(VIP_A("backends = { };")),
 	  "@:5: vips[0].backends: expected a list ( { ... }, ... ), not a "
 	  "group" },
 	{ "two VIPs with one identity",
-	  HEAD XDP VIPS(VIP_A(BE1) ",\n"
-			"{ name = \"b\"; address = \"192.0.2.10\"; port = 80; "
-			"protocol = \"tcp\"; " BE1 " }\n"),
+	  HEAD XDP VIPS(VIP_A(
+		  BE1) ",\n"
+		       "{ name = \"b\"; address = \"192.0.2.10\"; port = 80; "
+		       "protocol = \"tcp\"; " BE1 " }\n"),
 	  "@:7: vips[1]: same address, port and protocol as vips[0] \"a\" "
 	  "(192.0.2.10:80 tcp)" },
 	{ "two IPv6 VIPs with one identity",
-	  HEAD XDP VIPS("{ name = \"a\"; address = \"2001:db8::10\"; port = 53; "
-			"protocol = \"udp\"; healthcheck = { type = \"none\"; }; "
-			"backends = (); },\n"
-			"{ name = \"b\"; address = \"2001:DB8:0::10\"; port = 53; "
-			"protocol = \"udp\"; healthcheck = { type = \"none\"; }; "
-			"backends = (); }\n"),
+	  HEAD XDP VIPS(
+		  "{ name = \"a\"; address = \"2001:db8::10\"; port = 53; "
+		  "protocol = \"udp\"; healthcheck = { type = \"none\"; }; "
+		  "backends = (); },\n"
+		  "{ name = \"b\"; address = \"2001:DB8:0::10\"; port = 53; "
+		  "protocol = \"udp\"; healthcheck = { type = \"none\"; }; "
+		  "backends = (); }\n"),
 	  "@:6: vips[1]: same address, port and protocol as vips[0] \"a\" "
 	  "([2001:db8::10]:53 udp)" },
 	{ "two VIPs with one name",
-	  HEAD XDP VIPS(VIP_A(BE1) ",\n"
-			"{ name = \"a\"; address = \"192.0.2.11\"; port = 80; "
-			"protocol = \"tcp\"; " BE1 " }\n"),
+	  HEAD XDP VIPS(VIP_A(
+		  BE1) ",\n"
+		       "{ name = \"a\"; address = \"192.0.2.11\"; port = 80; "
+		       "protocol = \"tcp\"; " BE1 " }\n"),
 	  "@:7: vips[1].name: \"a\" is already the name of vips[0]" },
 
 	/* health checks */
@@ -445,7 +458,8 @@ static const struct bad bad_cases[] = {
 	  "@:5: vips[0].healthcheck.host: unknown setting (valid here: type, "
 	  "port, path, expect, payload, expect_payload, interval_ms, "
 	  "timeout_ms, rise, fall)" },
-	{ "unknown healthcheck type", ONE_VIP("healthcheck = { type = \"icmp\"; };"),
+	{ "unknown healthcheck type",
+	  ONE_VIP("healthcheck = { type = \"icmp\"; };"),
 	  "@:5: vips[0].healthcheck.type: \"icmp\" is not one of \"none\", "
 	  "\"tcp\", \"http\", \"udp\"" },
 	{ "interval too short", ONE_VIP("healthcheck = { interval_ms = 50; };"),
@@ -460,7 +474,8 @@ static const struct bad bad_cases[] = {
 	  "@:5: vips[0].healthcheck.rise: 0 is out of range 1..100" },
 	{ "fall 101", ONE_VIP("healthcheck = { fall = 101; };"),
 	  "@:5: vips[0].healthcheck.fall: 101 is out of range 1..100" },
-	{ "HTTP status 99", ONE_VIP("healthcheck = { type = \"http\"; expect = 99; };"),
+	{ "HTTP status 99",
+	  ONE_VIP("healthcheck = { type = \"http\"; expect = 99; };"),
 	  "@:5: vips[0].healthcheck.expect: 99 is out of range 100..599" },
 	{ "path without a slash",
 	  ONE_VIP("healthcheck = { type = \"http\"; path = \"healthz\"; };"),
@@ -480,9 +495,10 @@ static const struct bad bad_cases[] = {
 	  "@:5: vips[0].healthcheck: required for a udp VIP (type \"udp\" with "
 	  "a payload, \"tcp\" or \"none\")" },
 	{ "udp VIP healthcheck without a type",
-	  HEAD XDP VIPS("{ name = \"d\"; address = \"192.0.2.53\"; port = 53; "
-			"protocol = \"udp\";\n healthcheck = { port = 53; }; "
-			BE1 " }\n"),
+	  HEAD XDP VIPS(
+		  "{ name = \"d\"; address = \"192.0.2.53\"; port = 53; "
+		  "protocol = \"udp\";\n healthcheck = { port = 53; }; " BE1
+		  " }\n"),
 	  "@:6: vips[0].healthcheck.type: required for a udp VIP" },
 	{ "udp check without payload",
 	  HEAD XDP VIPS("{ name = \"d\"; address = \"192.0.2.53\"; port = 53; "
@@ -498,7 +514,8 @@ static const struct bad bad_cases[] = {
 
 	/* backends */
 	{ "backend not a group", HEAD XDP VIPS(VIP_A("backends = ( 5 );")),
-	  "@:5: vips[0].backends[0]: expected a group { ... }, not an integer" },
+	  "@:5: vips[0].backends[0]: expected a group { ... }, not an "
+	  "integer" },
 	{ "backend without address",
 	  HEAD XDP VIPS(VIP_A("backends = ( { weight = 5; } );")),
 	  "@:5: vips[0].backends[0].address: required setting is missing" },
@@ -507,7 +524,8 @@ static const struct bad bad_cases[] = {
 	  "@:5: vips[0].backends[0].address: expected a string, not an "
 	  "integer" },
 	{ "backend address with a prefix",
-	  HEAD XDP VIPS(VIP_A("backends = (\n { address = \"203.0.113.0/24\"; } );")),
+	  HEAD XDP VIPS(
+		  VIP_A("backends = (\n { address = \"203.0.113.0/24\"; } );")),
 	  "@:6: vips[0].backends[0].address: \"203.0.113.0/24\" is not an IPv4 "
 	  "or IPv6 address" },
 	{ "weight too big",
@@ -528,9 +546,10 @@ static const struct bad bad_cases[] = {
 	  "@:5: vips[0].backends[0].wieght: unknown setting (valid here: "
 	  "address, port, weight, mac, healthcheck)" },
 	{ "backend listed twice",
-	  HEAD XDP VIPS(VIP_A("backends = (\n"
-			      " { address = \"203.0.113.11\"; },\n"
-			      " { address = \"203.0.113.11\"; port = 80; } );")),
+	  HEAD XDP VIPS(
+		  VIP_A("backends = (\n"
+			" { address = \"203.0.113.11\"; },\n"
+			" { address = \"203.0.113.11\"; port = 80; } );")),
 	  "@:7: vips[0].backends[1]: same address and port as backends[0] "
 	  "(203.0.113.11:80)" },
 	{ "mac with ipip",
@@ -539,13 +558,15 @@ static const struct bad bad_cases[] = {
 	  "@:5: vips[0].backends[0].mac: only used by method \"l2dsr\" (this "
 	  "VIP uses \"ipip\")" },
 	{ "bad backend mac",
-	  HEAD XDP VIPS(VIP_A("method = \"l2dsr\"; backends = ( { address = "
-			      "\"203.0.113.11\"; mac = \"02-00-00-00-00-01\"; } );")),
+	  HEAD XDP VIPS(
+		  VIP_A("method = \"l2dsr\"; backends = ( { address = "
+			"\"203.0.113.11\"; mac = \"02-00-00-00-00-01\"; } );")),
 	  "@:5: vips[0].backends[0].mac: \"02-00-00-00-00-01\" is not a MAC "
 	  "address (like \"02:00:00:00:00:01\")" },
 	{ "IPv4 backend for an IPv6 VIP",
-	  HEAD XDP VIPS("{ name = \"v6\"; address = \"2001:db8::10\"; port = 80; "
-			"protocol = \"tcp\"; " BE1 " }\n"),
+	  HEAD XDP VIPS(
+		  "{ name = \"v6\"; address = \"2001:db8::10\"; port = 80; "
+		  "protocol = \"tcp\"; " BE1 " }\n"),
 	  "@:5: vips[0].backends[0].address: IPv4 backend for an IPv6 VIP "
 	  "(IPv6-in-IPv4 is not supported)" },
 	{ "IPv6 backend for an IPv4 l2dsr VIP",
@@ -566,9 +587,10 @@ static const struct bad bad_cases[] = {
 	  "(valid here: type, port, path, expect, payload, expect_payload, "
 	  "interval_ms, timeout_ms, rise, fall)" },
 	{ "backend's timeout over the VIP's interval",
-	  HEAD XDP VIPS(VIP_A("healthcheck = { interval_ms = 500; timeout_ms = 400; };\n"
-			      "backends = ( { address = \"203.0.113.11\";\n"
-			      " healthcheck = { timeout_ms = 800; }; } );")),
+	  HEAD XDP VIPS(VIP_A(
+		  "healthcheck = { interval_ms = 500; timeout_ms = 400; };\n"
+		  "backends = ( { address = \"203.0.113.11\";\n"
+		  " healthcheck = { timeout_ms = 800; }; } );")),
 	  "@:7: vips[0].backends[0].healthcheck.timeout_ms: 800 is more than "
 	  "interval_ms 500" },
 	{ "backend's interval under the VIP's timeout",
@@ -681,7 +703,7 @@ static void test_config_load_string_names_the_source(void **state)
 	assert_null(sl_config_load_string("instance = \"T\";\n", "<test>", err,
 					  sizeof(err)));
 	assert_string_equal(err, "<test>:1: instance: \"T\" may hold only "
-			    "a-z, 0-9, '_' and '-'");
+				 "a-z, 0-9, '_' and '-'");
 }
 
 /* ---- the shipped configs ------------------------------------------------ */
@@ -696,8 +718,8 @@ static void test_config_every_shipped_config_loads(void **state)
 	assert_int_equal(glob(pattern, 0, NULL, &g), 0);
 	assert_true(g.gl_pathc >= 3);
 	for (i = 0; i < g.gl_pathc; i++) {
-		struct sl_config *cfg = sl_config_load(g.gl_pathv[i], err,
-						       sizeof(err));
+		struct sl_config *cfg =
+			sl_config_load(g.gl_pathv[i], err, sizeof(err));
 
 		if (!cfg)
 			fail_msg("%s", err);
@@ -711,9 +733,13 @@ static void test_config_every_shipped_config_loads(void **state)
 
 static void test_config_lab_has_the_values_the_tests_rely_on(void **state)
 {
-	static const char *const eal[] = { "-l", "0-1", "--no-pci",
-		"--file-prefix", "sluice-lab", "--vdev",
-		"net_af_packet0,iface=lb0" };
+	static const char *const eal[] = { "-l",
+					   "0-1",
+					   "--no-pci",
+					   "--file-prefix",
+					   "sluice-lab",
+					   "--vdev",
+					   "net_af_packet0,iface=lb0" };
 	const struct sl_config_dataplane *dp;
 	const struct sl_config_vip *v;
 	struct sl_config *cfg;
@@ -851,7 +877,8 @@ static void test_config_backend_healthcheck_overrides_key_by_key(void **state)
 	struct sl_config *cfg = load_ok(HEAD XDP VIPS(
 		"{ name = \"dns\"; address = \"192.0.2.53\"; port = 0; "
 		"protocol = \"udp\"; method = \"gue\";\n"
-		"healthcheck = { type = \"udp\"; port = 53; payload = \"ping\"; "
+		"healthcheck = { type = \"udp\"; port = 53; payload = "
+		"\"ping\"; "
 		"expect_payload = \"pong\"; interval_ms = 2000; rise = 5; };\n"
 		"backends = (\n"
 		"{ address = \"2001:db8:1::1\"; },\n"
@@ -867,7 +894,7 @@ static void test_config_backend_healthcheck_overrides_key_by_key(void **state)
 
 	assert_int_equal(v->family, SL_AF_INET);
 	assert_int_equal(v->backends[0].family, SL_AF_INET6);
-	assert_int_equal(v->backends[0].port, 0);	/* port-agnostic */
+	assert_int_equal(v->backends[0].port, 0); /* port-agnostic */
 	h = &v->backends[0].hc;
 	assert_int_equal(h->type, SL_HC_UDP);
 	assert_int_equal(h->port, 53);
@@ -880,13 +907,13 @@ static void test_config_backend_healthcheck_overrides_key_by_key(void **state)
 
 	h = &v->backends[1].hc;
 	assert_int_equal(v->backends[1].port, 5353);
-	assert_int_equal(h->port, 53);		/* the VIP's check port wins */
+	assert_int_equal(h->port, 53); /* the VIP's check port wins */
 	assert_int_equal(h->rise, 1);
 	assert_int_equal(h->timeout_ms, 1500);
 	assert_int_equal(h->interval_ms, 2000);
 	assert_string_equal(h->payload, "ping");
 
-	h = &v->backends[2].hc;			/* type changed: udp keys go */
+	h = &v->backends[2].hc; /* type changed: udp keys go */
 	assert_int_equal(h->type, SL_HC_HTTP);
 	assert_int_equal(h->port, 8080);
 	assert_string_equal(h->path, "/");
@@ -905,8 +932,8 @@ static void test_config_backend_healthcheck_overrides_key_by_key(void **state)
 
 static void test_config_ipv4_vip_may_use_ipv6_backends_for_ipip(void **state)
 {
-	struct sl_config *cfg = load_ok(HEAD XDP VIPS(VIP_A(
-		"backends = ( { address = \"2001:db8:1::11\"; } );")));
+	struct sl_config *cfg = load_ok(HEAD XDP VIPS(
+		VIP_A("backends = ( { address = \"2001:db8:1::11\"; } );")));
 
 	assert_int_equal(cfg->vips[0].backends[0].family, SL_AF_INET6);
 	sl_config_free(cfg);
@@ -927,14 +954,16 @@ static void test_config_zero_vips_is_valid(void **state)
 static void test_config_vips_may_share_an_address(void **state)
 {
 	/* same address: another port, another protocol, port-agnostic */
-	struct sl_config *cfg = load_ok(HEAD XDP VIPS(
-		VIP_A(BE1) ",\n"
-		"{ name = \"b\"; address = \"192.0.2.10\"; port = 443; "
-		"protocol = \"tcp\"; " BE1 " },\n"
-		"{ name = \"c\"; address = \"192.0.2.10\"; port = 80; "
-		"protocol = \"udp\"; healthcheck = { type = \"none\"; }; " BE1 " },\n"
-		"{ name = \"d\"; address = \"192.0.2.10\"; port = 0; "
-		"protocol = \"tcp\"; healthcheck = { port = 22; }; " BE1 " }\n"));
+	struct sl_config *cfg = load_ok(HEAD XDP VIPS(VIP_A(
+		BE1) ",\n"
+		     "{ name = \"b\"; address = \"192.0.2.10\"; port = 443; "
+		     "protocol = \"tcp\"; " BE1 " },\n"
+		     "{ name = \"c\"; address = \"192.0.2.10\"; port = 80; "
+		     "protocol = \"udp\"; healthcheck = { type = \"none\"; "
+		     "}; " BE1 " },\n"
+		     "{ name = \"d\"; address = \"192.0.2.10\"; port = 0; "
+		     "protocol = \"tcp\"; healthcheck = { port = 22; }; " BE1
+		     " }\n"));
 
 	assert_int_equal(cfg->n_vips, 4);
 	assert_int_equal(cfg->vips[3].backends[0].hc.port, 22);
@@ -946,23 +975,30 @@ static void test_config_warnings_use_the_error_format(void **state)
 	char path[256], err[512], want[512];
 	struct sl_config *cfg;
 
-	cfg = load_text("warn.conf", HEAD XDP VIPS(
-		VIP_A("table_size = 257;\nbackends = ( "
-		      "{ address = \"203.0.113.11\"; }, "
-		      "{ address = \"203.0.113.12\"; }, "
-		      "{ address = \"203.0.113.13\"; } );") ",\n"
-		"{ name = \"b\"; address = \"192.0.2.11\"; port = 80; "
-		"protocol = \"tcp\";\n backends = (); }\n"),
-		path, sizeof(path), err, sizeof(err));
+	cfg = load_text("warn.conf",
+			HEAD XDP VIPS(VIP_A("table_size = 257;\nbackends = ( "
+					    "{ address = \"203.0.113.11\"; }, "
+					    "{ address = \"203.0.113.12\"; }, "
+					    "{ address = \"203.0.113.13\"; } "
+					    ");") ",\n"
+						  "{ name = \"b\"; address = "
+						  "\"192.0.2.11\"; port = 80; "
+						  "protocol = \"tcp\";\n "
+						  "backends = (); }\n"),
+			path, sizeof(path), err, sizeof(err));
 	if (!cfg)
 		fail_msg("%s", err);
 	assert_int_equal(cfg->n_warnings, 2);
-	snprintf(want, sizeof(want), "%s:5: vips[0].table_size: 257 is less "
+	snprintf(want, sizeof(want),
+		 "%s:5: vips[0].table_size: 257 is less "
 		 "than 100 x the number of backends (3): shares may stray more "
-		 "than 1%% from the weights (a prime >= 307 fixes that)", path);
+		 "than 1%% from the weights (a prime >= 307 fixes that)",
+		 path);
 	assert_string_equal(cfg->warnings[0], want);
-	snprintf(want, sizeof(want), "%s:9: vips[1].backends: no backends: "
-		 "traffic to this VIP is dropped", path);
+	snprintf(want, sizeof(want),
+		 "%s:9: vips[1].backends: no backends: "
+		 "traffic to this VIP is dropped",
+		 path);
 	assert_string_equal(cfg->warnings[1], want);
 	sl_config_free(cfg);
 }
@@ -1003,10 +1039,11 @@ static void test_config_include_is_relative_to_the_file(void **state)
 
 	snprintf(sub, sizeof(sub), "%s/backends.inc", tmpdir);
 	write_file(sub, "{ address = \"203.0.113.21\"; },\n"
-		   "{ address = \"203.0.113.22\"; }\n");
-	cfg = load_text("inc.conf", HEAD XDP VIPS(VIP_A(
-		"backends = (\n@include \"backends.inc\"\n);")),
-		path, sizeof(path), err, sizeof(err));
+			"{ address = \"203.0.113.22\"; }\n");
+	cfg = load_text("inc.conf",
+			HEAD XDP VIPS(VIP_A(
+				"backends = (\n@include \"backends.inc\"\n);")),
+			path, sizeof(path), err, sizeof(err));
 	if (!cfg)
 		fail_msg("%s", err);
 	assert_int_equal(cfg->vips[0].n_backends, 2);
@@ -1031,11 +1068,15 @@ int main(void)
 		cmocka_unit_test(test_config_error_is_truncated_not_overflowed),
 		cmocka_unit_test(test_config_load_string_names_the_source),
 		cmocka_unit_test(test_config_every_shipped_config_loads),
-		cmocka_unit_test(test_config_lab_has_the_values_the_tests_rely_on),
+		cmocka_unit_test(
+			test_config_lab_has_the_values_the_tests_rely_on),
 		cmocka_unit_test(test_config_defaults_fill_what_is_left_out),
-		cmocka_unit_test(test_config_default_timeout_fits_a_short_interval),
-		cmocka_unit_test(test_config_backend_healthcheck_overrides_key_by_key),
-		cmocka_unit_test(test_config_ipv4_vip_may_use_ipv6_backends_for_ipip),
+		cmocka_unit_test(
+			test_config_default_timeout_fits_a_short_interval),
+		cmocka_unit_test(
+			test_config_backend_healthcheck_overrides_key_by_key),
+		cmocka_unit_test(
+			test_config_ipv4_vip_may_use_ipv6_backends_for_ipip),
 		cmocka_unit_test(test_config_zero_vips_is_valid),
 		cmocka_unit_test(test_config_vips_may_share_an_address),
 		cmocka_unit_test(test_config_warnings_use_the_error_format),

@@ -70,8 +70,10 @@ static const char conf_text[] =
 	"		method = \"ipip\";\n"
 	"		healthcheck = { type = \"none\"; };\n"
 	"		backends = (\n"
-	"			{ address = \"203.0.113.11\"; weight = 100; },\n"
-	"			{ address = \"203.0.113.12\"; weight = 100; },\n"
+	"			{ address = \"203.0.113.11\"; weight = 100; "
+	"},\n"
+	"			{ address = \"203.0.113.12\"; weight = 100; "
+	"},\n"
 	"			{ address = \"203.0.113.13\"; weight = 50; }\n"
 	"		);\n"
 	"	},\n"
@@ -480,7 +482,7 @@ static void test_connections_over_the_limit_are_answered_busy(void **state)
 	extra = connect_unix(fx.sock);
 	r = read_all(extra, &len);
 	assert_string_equal(r, "{\"code\":5,\"error\":"
-			    "\"too many control connections\"}\n");
+			       "\"too many control connections\"}\n");
 	free(r);
 	close(extra);
 	for (i = 0; i < SL_CTL_CLIENTS_MAX; i++)
@@ -497,11 +499,12 @@ static void test_connections_over_the_limit_are_answered_busy(void **state)
 
 static void test_help_lists_every_command(void **state)
 {
-	static const char *const names[] = { "help", "status", "vips",
-		"backends", "stats", "drain", "undrain", "weight", "reload" };
+	static const char *const names[] = { "help",	 "status", "vips",
+					     "backends", "stats",  "drain",
+					     "undrain",	 "weight", "reload" };
 	struct sl_json *v = request("help", SL_CTL_OK);
-	const struct sl_json *cmds = sl_json_get(sl_json_get(v, "result"),
-						 "commands");
+	const struct sl_json *cmds =
+		sl_json_get(sl_json_get(v, "result"), "commands");
 	size_t i;
 
 	assert_non_null(cmds);
@@ -582,8 +585,8 @@ static void test_vips_show_config_backends_and_summed_counters(void **state)
 static void test_backends_show_state_health_checks_and_counters(void **state)
 {
 	struct sl_json *v = request("backends", SL_CTL_OK);
-	const struct sl_json *l = sl_json_get(sl_json_get(v, "result"),
-					      "backends");
+	const struct sl_json *l =
+		sl_json_get(sl_json_get(v, "result"), "backends");
 	const struct sl_json *b;
 
 	assert_int_equal(l->n, 4);
@@ -616,8 +619,7 @@ static void test_backends_show_state_health_checks_and_counters(void **state)
 	b = find_backend(l, "203.0.113.13:80");
 	assert_string_equal(sl_json_get_str(b, "health"), "unknown");
 	assert_int_equal(u64(b, "weight"), 50);
-	assert_int_equal(sl_json_get(b, "last_latency_us")->type,
-			 SL_JSON_NULL);
+	assert_int_equal(sl_json_get(b, "last_latency_us")->type, SL_JSON_NULL);
 
 	b = find_backend(l, "[2001:db8::1:1]:53");
 	assert_string_equal(sl_json_get_str(b, "vip"), "dns");
@@ -697,7 +699,8 @@ static void test_drain_and_undrain_change_state(void **state)
 
 	v = request("status", SL_CTL_OK);
 	assert_int_equal(u64(sl_json_get(sl_json_get(v, "result"), "backends"),
-			     "drained"), 1);
+			     "drained"),
+			 1);
 	sl_json_free(v);
 
 	v = request("undrain web 203.0.113.11:80", SL_CTL_OK);
@@ -880,10 +883,13 @@ static void test_metrics_exposition_is_well_formed(void **state)
 	body += 4;
 
 	/* expected samples for the fixture's state */
-	assert_non_null(strstr(body, "\nsluice_vip_packets_total{vip=\"web\"} 30\n"));
-	assert_non_null(strstr(body, "\nsluice_vip_drops_total{vip=\"web\"} 2\n"));
-	assert_non_null(strstr(body, "\nsluice_backend_packets_total{vip=\"web\","
-				     "backend=\"203.0.113.11:80\"} 11\n"));
+	assert_non_null(
+		strstr(body, "\nsluice_vip_packets_total{vip=\"web\"} 30\n"));
+	assert_non_null(
+		strstr(body, "\nsluice_vip_drops_total{vip=\"web\"} 2\n"));
+	assert_non_null(strstr(body,
+			       "\nsluice_backend_packets_total{vip=\"web\","
+			       "backend=\"203.0.113.11:80\"} 11\n"));
 	assert_non_null(strstr(body, "\nsluice_backend_up{vip=\"web\","
 				     "backend=\"203.0.113.12:80\"} 0\n"));
 	assert_non_null(strstr(body, "\nsluice_backend_up{vip=\"dns\","
@@ -893,17 +899,23 @@ static void test_metrics_exposition_is_well_formed(void **state)
 	assert_non_null(strstr(body, "\nsluice_backend_check_latency_seconds{"
 				     "vip=\"web\",backend=\"203.0.113.11:80\"} "
 				     "0.0015\n"));
-	assert_non_null(strstr(body, "\nsluice_backend_checks_total{vip=\"web\","
-				     "backend=\"203.0.113.12:80\",result=\"failed\"} 3\n"));
-	assert_non_null(strstr(body, "\nsluice_drops_total{reason=\"not_vip\"} 8\n"));
-	assert_non_null(strstr(body, "\nsluice_drops_total{reason=\"bad_checksum\"} 0\n"));
+	assert_non_null(strstr(
+		body, "\nsluice_backend_checks_total{vip=\"web\","
+		      "backend=\"203.0.113.12:80\",result=\"failed\"} 3\n"));
+	assert_non_null(
+		strstr(body, "\nsluice_drops_total{reason=\"not_vip\"} 8\n"));
+	assert_non_null(strstr(
+		body, "\nsluice_drops_total{reason=\"bad_checksum\"} 0\n"));
 	assert_null(strstr(body, "reason=\"none\""));
 	assert_non_null(strstr(body, "\nsluice_rx_packets_total 201\n"));
 	assert_non_null(strstr(body, "\nsluice_dataplane_up 1\n"));
-	assert_non_null(strstr(body, "\nsluice_dataplane_heartbeat_age_seconds "));
+	assert_non_null(
+		strstr(body, "\nsluice_dataplane_heartbeat_age_seconds "));
 	assert_non_null(strstr(body, "\nsluice_table_generation "));
-	assert_non_null(strstr(body, "\nsluice_config_reloads_total{result=\"ok\"} "));
-	assert_non_null(strstr(body, "\nsluice_config_reloads_total{result=\"failed\"} "));
+	assert_non_null(
+		strstr(body, "\nsluice_config_reloads_total{result=\"ok\"} "));
+	assert_non_null(strstr(
+		body, "\nsluice_config_reloads_total{result=\"failed\"} "));
 
 	/* every sample line parses and follows its family's HELP and TYPE */
 	for (line = strtok_r(body, "\n", &save); line;
@@ -917,9 +929,11 @@ static void test_metrics_exposition_is_well_formed(void **state)
 			char t[32];
 
 			assert_true(ntype < 64);
-			assert_int_equal(sscanf(line + 7, "%127s %31s",
-						type[ntype], t), 2);
-			assert_true(!strcmp(t, "counter") || !strcmp(t, "gauge"));
+			assert_int_equal(
+				sscanf(line + 7, "%127s %31s", type[ntype], t),
+				2);
+			assert_true(!strcmp(t, "counter") ||
+				    !strcmp(t, "gauge"));
 			/* TYPE right after its HELP */
 			assert_string_equal(type[ntype], help[nhelp - 1]);
 			ntype++;
@@ -1103,7 +1117,8 @@ static void test_sluicectl_renders_replies(void **state)
 		char *a[] = { exe, "-s", fx.sock, "--json", "vips", NULL };
 
 		assert_int_equal(run_sluicectl(exe, a, out, sizeof(out)), 0);
-		assert_true(!strncmp(out, "{\"code\":0,\"result\":{\"vips\":[", 28));
+		assert_true(!strncmp(out, "{\"code\":0,\"result\":{\"vips\":[",
+				     28));
 	}
 	{
 		char *a[] = { exe, "-s", fx.sock, "status", NULL };
@@ -1120,8 +1135,8 @@ static void test_sluicectl_renders_replies(void **state)
 		assert_null(strstr(out, "bad_checksum")); /* zero: skipped */
 	}
 	{
-		char *a[] = { exe, "-s", fx.sock, "drain", "web",
-			      "203.0.113.99", NULL };
+		char *a[] = { exe,   "-s",	     fx.sock, "drain",
+			      "web", "203.0.113.99", NULL };
 
 		assert_int_equal(run_sluicectl(exe, a, out, sizeof(out)), 1);
 		assert_string_equal(out, "sluicectl: vip web has no backend "
@@ -1143,20 +1158,28 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_socket_is_0600_in_a_created_directory),
-		cmocka_unit_test(test_stale_socket_is_replaced_live_one_refused),
+		cmocka_unit_test(
+			test_stale_socket_is_replaced_live_one_refused),
 		cmocka_unit_test(test_bad_requests_are_answered_with_code_1),
 		cmocka_unit_test(test_clients_are_served_concurrently),
-		cmocka_unit_test(test_connections_over_the_limit_are_answered_busy),
+		cmocka_unit_test(
+			test_connections_over_the_limit_are_answered_busy),
 		cmocka_unit_test(test_help_lists_every_command),
-		cmocka_unit_test(test_status_reports_daemon_dataplane_and_counts),
-		cmocka_unit_test(test_vips_show_config_backends_and_summed_counters),
-		cmocka_unit_test(test_backends_show_state_health_checks_and_counters),
+		cmocka_unit_test(
+			test_status_reports_daemon_dataplane_and_counts),
+		cmocka_unit_test(
+			test_vips_show_config_backends_and_summed_counters),
+		cmocka_unit_test(
+			test_backends_show_state_health_checks_and_counters),
 		cmocka_unit_test(test_stats_sum_lcores_and_name_every_drop),
 		cmocka_unit_test(test_without_dataplane_counters_are_null),
 		cmocka_unit_test(test_drain_and_undrain_change_state),
-		cmocka_unit_test(test_drain_of_unknown_vip_or_backend_is_not_found),
-		cmocka_unit_test(test_weight_sets_override_and_refuses_out_of_range),
-		cmocka_unit_test(test_reload_applies_a_good_file_and_reports_a_bad_one),
+		cmocka_unit_test(
+			test_drain_of_unknown_vip_or_backend_is_not_found),
+		cmocka_unit_test(
+			test_weight_sets_override_and_refuses_out_of_range),
+		cmocka_unit_test(
+			test_reload_applies_a_good_file_and_reports_a_bad_one),
 		cmocka_unit_test(test_metrics_exposition_is_well_formed),
 		cmocka_unit_test(test_metrics_head_big_request_and_limits),
 		cmocka_unit_test(test_metrics_not_opened_without_address),

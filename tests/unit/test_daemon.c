@@ -39,31 +39,37 @@ static const char *conf_head =
 	"hash_seed = \"00112233445566778899aabbccddeeff\";\n"
 	"dataplane = { mode = \"dpdk\"; interfaces = [ \"lb0\" ];\n"
 	"  gateway = \"198.51.100.1\"; local_address = \"198.51.100.2\";\n"
-	"  gateway6 = \"2001:db8:1::1\"; local_address6 = \"2001:db8:1::2\"; };\n"
+	"  gateway6 = \"2001:db8:1::1\"; local_address6 = \"2001:db8:1::2\"; "
+	"};\n"
 	"control = { socket = \"/tmp/sl-test-daemon.sock\"; };\n";
 
 /* VIP "web" with backends .11 .12 .13 (+ extra), VIP "dns" unless !dns. */
-static void write_conf(const char *instance, const char *web_backends,
-		       bool dns)
+static void write_conf(const char *instance, const char *web_backends, bool dns)
 {
 	FILE *f = fopen(conf_path, "w");
 
 	assert_non_null(f);
 	fprintf(f, conf_head, instance);
-	fprintf(f, "vips = ( { name = \"web\"; address = \"192.0.2.10\";\n"
+	fprintf(f,
+		"vips = ( { name = \"web\"; address = \"192.0.2.10\";\n"
 		"  port = 80; protocol = \"tcp\";\n"
 		"  healthcheck = { type = \"tcp\"; port = 9; "
 		"interval_ms = 3600000; };\n"
-		"  backends = ( %s ); }%s%s );\n", web_backends,
-		dns ? ", { name = \"dns\"; address = \"192.0.2.53\"; port = 53;\n"
-		      "  protocol = \"udp\"; healthcheck = { type = \"none\"; };\n"
+		"  backends = ( %s ); }%s%s );\n",
+		web_backends,
+		dns ? ", { name = \"dns\"; address = \"192.0.2.53\"; port = "
+		      "53;\n"
+		      "  protocol = \"udp\"; healthcheck = { type = \"none\"; "
+		      "};\n"
 		      "  backends = ( { address = \"203.0.113.53\"; } ); }"
-		    : "", extra_vip);
+		    : "",
+		extra_vip);
 	fclose(f);
 }
 
-#define WEB3 "{ address = \"203.0.113.11\"; }, " \
-	     "{ address = \"203.0.113.12\"; }, { address = \"203.0.113.13\"; }"
+#define WEB3                                \
+	"{ address = \"203.0.113.11\"; }, " \
+	"{ address = \"203.0.113.12\"; }, { address = \"203.0.113.13\"; }"
 
 struct env {
 	struct sl_daemon d;
@@ -95,7 +101,8 @@ static struct env *env_new(bool with_shm)
 
 		sl_shm_caps_for_config(e->d.cfg, false, &caps);
 		caps.max_lcores = 2;
-		e->d.shm = sl_shm_create("t", &caps, shm_path, err, sizeof(err));
+		e->d.shm =
+			sl_shm_create("t", &caps, shm_path, err, sizeof(err));
 		if (!e->d.shm)
 			fail_msg("%s", err);
 		e->d.pub = sl_publisher_new(e->d.shm, err, sizeof(err));
@@ -145,8 +152,10 @@ static void test_backend_specs_name_address_and_optional_port(void **state)
 	extra_vip = ", { name = \"v6\"; address = \"2001:db8::10\"; "
 		    "port = 80; protocol = \"tcp\"; backends = ( "
 		    "{ address = \"2001:db8::1\"; } ); }";
-	write_conf("t", "{ address = \"203.0.113.11\"; }, "
-		   "{ address = \"203.0.113.11\"; port = 8080; }", true);
+	write_conf("t",
+		   "{ address = \"203.0.113.11\"; }, "
+		   "{ address = \"203.0.113.11\"; port = 8080; }",
+		   true);
 	extra_vip = "";
 	e = env_new(false);
 	assert_non_null(be(e, "web", "203.0.113.11"));
@@ -174,7 +183,8 @@ static void test_drain_and_weight_change_the_published_state(void **state)
 	settle(e);
 	n = e->publishes;
 	assert_int_equal(sl_daemon_drain(&e->d, "web", "203.0.113.12", true,
-					 err, sizeof(err)), 0);
+					 err, sizeof(err)),
+			 0);
 	assert_int_equal(sl_daemon_backend_state(be(e, "web", "203.0.113.12")),
 			 SL_BACKEND_DRAINED);
 	assert_true(e->d.publish_pending);
@@ -182,22 +192,28 @@ static void test_drain_and_weight_change_the_published_state(void **state)
 	assert_int_equal(e->publishes, n + 1);
 	/* Draining again changes nothing and publishes nothing. */
 	assert_int_equal(sl_daemon_drain(&e->d, "web", "203.0.113.12", true,
-					 err, sizeof(err)), 0);
+					 err, sizeof(err)),
+			 0);
 	assert_false(e->d.publish_pending);
 	assert_int_equal(sl_daemon_set_weight(&e->d, "web", "203.0.113.13:80",
-					      7, err, sizeof(err)), 0);
+					      7, err, sizeof(err)),
+			 0);
 	assert_int_equal(sl_daemon_backend_weight(be(e, "web", "203.0.113.13")),
 			 7);
-	assert_int_equal(sl_daemon_set_weight(&e->d, "web", "203.0.113.13",
-					      100, err, sizeof(err)), 0);
+	assert_int_equal(sl_daemon_set_weight(&e->d, "web", "203.0.113.13", 100,
+					      err, sizeof(err)),
+			 0);
 	assert_int_equal(be(e, "web", "203.0.113.13")->weight_override, -1);
 	assert_int_equal(sl_daemon_set_weight(&e->d, "web", "203.0.113.13",
-					      70000, err, sizeof(err)), -ERANGE);
+					      70000, err, sizeof(err)),
+			 -ERANGE);
 	assert_int_equal(sl_daemon_drain(&e->d, "nope", "203.0.113.13", true,
-					 err, sizeof(err)), -ENOENT);
+					 err, sizeof(err)),
+			 -ENOENT);
 	assert_string_equal(err, "no VIP named \"nope\"");
 	assert_int_equal(sl_daemon_drain(&e->d, "web", "203.0.113.99", true,
-					 err, sizeof(err)), -ENOENT);
+					 err, sizeof(err)),
+			 -ENOENT);
 	assert_string_equal(err, "vip web has no backend 203.0.113.99");
 	/* Health down wins over drained. */
 	be(e, "web", "203.0.113.12")->health = SL_HC_DOWN;
@@ -219,9 +235,11 @@ static void test_reload_carries_state_of_unchanged_backends(void **state)
 	be(e, "web", "203.0.113.13")->drained = true;
 	be(e, "web", "203.0.113.11")->weight_override = 3;
 	/* .11 goes, .14 comes, dns goes, the check's interval changes. */
-	write_conf("t", "{ address = \"203.0.113.12\"; }, "
+	write_conf("t",
+		   "{ address = \"203.0.113.12\"; }, "
 		   "{ address = \"203.0.113.13\"; }, "
-		   "{ address = \"203.0.113.14\"; }", false);
+		   "{ address = \"203.0.113.14\"; }",
+		   false);
 	assert_int_equal(sl_daemon_reload(&e->d, err, sizeof(err)), 0);
 	sl_health_stop(e->d.health);
 	assert_int_equal(e->d.cfg->n_vips, 1);
@@ -271,7 +289,8 @@ static void test_invalid_reload_keeps_the_running_config(void **state)
 	unlink(conf_path);
 }
 
-static void test_restart_takes_backend_state_from_the_published_table(void **state)
+static void
+test_restart_takes_backend_state_from_the_published_table(void **state)
 {
 	struct sl_table_hdr *t;
 	struct env *e;
@@ -286,9 +305,11 @@ static void test_restart_takes_backend_state_from_the_published_table(void **sta
 	assert_false(e->d.restored);
 	be(e, "web", "203.0.113.12")->health = SL_HC_DOWN;
 	assert_int_equal(sl_daemon_drain(&e->d, "web", "203.0.113.13", true,
-					 err, sizeof(err)), 0);
+					 err, sizeof(err)),
+			 0);
 	assert_int_equal(sl_daemon_set_weight(&e->d, "web", "203.0.113.11", 50,
-					      err, sizeof(err)), 0);
+					      err, sizeof(err)),
+			 0);
 	settle(e);
 	assert_true(be(e, "web", "203.0.113.11")->backend_id >= 0);
 	assert_true(sl_daemon_find_vip(&e->d, "dns")->vip_id >= 0);
@@ -325,7 +346,8 @@ static void test_restart_takes_backend_state_from_the_published_table(void **sta
  * publish is retried on a short timer, the loop never blocks on it, and
  * the change goes out once the lcore catches up.
  */
-static void test_publish_retries_while_the_dataplane_lags_without_blocking(void **state)
+static void
+test_publish_retries_while_the_dataplane_lags_without_blocking(void **state)
 {
 	struct sl_shm_header *h;
 	struct env *e;
@@ -344,7 +366,8 @@ static void test_publish_retries_while_the_dataplane_lags_without_blocking(void 
 	h->qs[0].seen = gen - 1;
 	h->qs[0].online = 1;
 	assert_int_equal(sl_daemon_drain(&e->d, "web", "203.0.113.12", true,
-					 err, sizeof(err)), 0);
+					 err, sizeof(err)),
+			 0);
 	for (k = 0; k < 10; k++) {
 		h->dp_heartbeat_ns = sl_now_ns();
 		t0 = sl_now_ns();
@@ -358,9 +381,11 @@ static void test_publish_retries_while_the_dataplane_lags_without_blocking(void 
 	h->dp_heartbeat_ns = sl_now_ns();
 	settle(e);
 	assert_int_equal(e->d.gen, gen + 1);
-	assert_int_equal(sl_table_backends(sl_table_slot(h, gen + 1))
-			 [be(e, "web", "203.0.113.12")->backend_id].state,
-			 SL_BACKEND_DRAINED);
+	assert_int_equal(
+		sl_table_backends(sl_table_slot(
+			h, gen + 1))[be(e, "web", "203.0.113.12")->backend_id]
+			.state,
+		SL_BACKEND_DRAINED);
 	env_free(e);
 	unlink(shm_path);
 	unlink(conf_path);
@@ -373,12 +398,17 @@ int main(void)
 	snprintf(shm_path, sizeof(shm_path), "/tmp/sl-test-daemon-%d.shm",
 		 (int)getpid());
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backend_specs_name_address_and_optional_port),
-		cmocka_unit_test(test_drain_and_weight_change_the_published_state),
-		cmocka_unit_test(test_reload_carries_state_of_unchanged_backends),
+		cmocka_unit_test(
+			test_backend_specs_name_address_and_optional_port),
+		cmocka_unit_test(
+			test_drain_and_weight_change_the_published_state),
+		cmocka_unit_test(
+			test_reload_carries_state_of_unchanged_backends),
 		cmocka_unit_test(test_invalid_reload_keeps_the_running_config),
-		cmocka_unit_test(test_restart_takes_backend_state_from_the_published_table),
-		cmocka_unit_test(test_publish_retries_while_the_dataplane_lags_without_blocking),
+		cmocka_unit_test(
+			test_restart_takes_backend_state_from_the_published_table),
+		cmocka_unit_test(
+			test_publish_retries_while_the_dataplane_lags_without_blocking),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

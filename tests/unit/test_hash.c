@@ -124,8 +124,8 @@ static void ref_sipround(uint64_t v[4])
 	v[2] = ref_rotl(v[2], 32);
 }
 
-static uint64_t ref_siphash(const uint8_t *msg, size_t len, const uint8_t key[16],
-			    int c, int d)
+static uint64_t ref_siphash(const uint8_t *msg, size_t len,
+			    const uint8_t key[16], int c, int d)
 {
 	uint8_t padded[128];
 	size_t nblocks = len / 8 + 1, blk, j;
@@ -276,18 +276,19 @@ static void test_naive_reference_matches_reference_vectors(void **state)
 	for (i = 0; i < 16; i++)
 		key[i] = (uint8_t)i;
 	for (i = 0; i < 64; i++)
-		check_vector("naive siphash-2-4", i, ref_siphash(msg, i, key, 2, 4),
-			     sip24_vectors[i]);
+		check_vector("naive siphash-2-4", i,
+			     ref_siphash(msg, i, key, 2, 4), sip24_vectors[i]);
 	for (i = 0; i < SL_ARRAY_SIZE(sip13_vectors); i++)
-		check_vector("naive siphash-1-3", i, ref_siphash(msg, i, key, 1, 3),
-			     sip13_vectors[i]);
+		check_vector("naive siphash-1-3", i,
+			     ref_siphash(msg, i, key, 1, 3), sip13_vectors[i]);
 }
 
 /* ---- 2. SipHash-1-3 against the naive reference on random inputs ------- */
 
 enum { RANDOM_CASES = 10000, RANDOM_MAX_LEN = 64 };
 
-static void test_siphash13_matches_naive_reference_on_random_inputs(void **state)
+static void
+test_siphash13_matches_naive_reference_on_random_inputs(void **state)
 {
 	struct xorshift rng = { 0x5eed5eed0badcafeULL };
 	uint8_t buf[RANDOM_MAX_LEN + 8], kb[16];
@@ -307,7 +308,8 @@ static void test_siphash13_matches_naive_reference_on_random_inputs(void **state
 		got = sl_siphash13(buf + off, len, &key);
 		want = ref_siphash(buf + off, len, kb, 1, 3);
 		if (got != want) {
-			print_error("case %d len %zu off %zu: got 0x%016llx, want 0x%016llx\n",
+			print_error("case %d len %zu off %zu: got 0x%016llx, "
+				    "want 0x%016llx\n",
 				    n, len, off, (unsigned long long)got,
 				    (unsigned long long)want);
 			fail();
@@ -316,7 +318,8 @@ static void test_siphash13_matches_naive_reference_on_random_inputs(void **state
 		got = sl_siphash_cd(buf + off, len, &key, 2, 4);
 		want = ref_siphash(buf + off, len, kb, 2, 4);
 		if (got != want) {
-			print_error("case %d len %zu (2-4): got 0x%016llx, want 0x%016llx\n",
+			print_error("case %d len %zu (2-4): got 0x%016llx, "
+				    "want 0x%016llx\n",
 				    n, len, (unsigned long long)got,
 				    (unsigned long long)want);
 			fail();
@@ -347,36 +350,84 @@ struct golden_flow {
 };
 
 #define ADDR4_PAD "000000000000000000000000"
-#define V4_SRC "c0000201" ADDR4_PAD /* 192.0.2.1 */
-#define V4_DST "c633640a" ADDR4_PAD /* 198.51.100.10 */
+#define V4_SRC "c0000201" ADDR4_PAD		  /* 192.0.2.1 */
+#define V4_DST "c633640a" ADDR4_PAD		  /* 198.51.100.10 */
 #define V6_SRC "20010db8000000000000000000000001" /* 2001:db8::1 */
 #define V6_DST "20010db8000100000000000000000010" /* 2001:db8:1::10 */
 
 static const struct golden_flow golden_flows[] = {
 	{ "ipv4 tcp", 4, "192.0.2.1", "198.51.100.10", 40000, 80, 6,
-	  V4_SRC V4_DST "9c40" "0050" "06" "04" "0000", 0x4a12f111dba3fdd8ULL },
-	{ "ipv4 tcp, reply direction", 4, "198.51.100.10", "192.0.2.1", 80, 40000, 6,
-	  V4_DST V4_SRC "0050" "9c40" "06" "04" "0000", 0x7691b09d76a61aa1ULL },
+	  V4_SRC V4_DST "9c40"
+			"0050"
+			"06"
+			"04"
+			"0000",
+	  0x4a12f111dba3fdd8ULL },
+	{ "ipv4 tcp, reply direction", 4, "198.51.100.10", "192.0.2.1", 80,
+	  40000, 6,
+	  V4_DST V4_SRC "0050"
+			"9c40"
+			"06"
+			"04"
+			"0000",
+	  0x7691b09d76a61aa1ULL },
 	{ "ipv4 udp", 4, "192.0.2.1", "198.51.100.10", 5353, 53, 17,
-	  V4_SRC V4_DST "14e9" "0035" "11" "04" "0000", 0x506d42ee7a901545ULL },
+	  V4_SRC V4_DST "14e9"
+			"0035"
+			"11"
+			"04"
+			"0000",
+	  0x506d42ee7a901545ULL },
 	{ "ipv6 tcp", 6, "2001:db8::1", "2001:db8:1::10", 40000, 443, 6,
-	  V6_SRC V6_DST "9c40" "01bb" "06" "06" "0000", 0x6a308983baa82c52ULL },
+	  V6_SRC V6_DST "9c40"
+			"01bb"
+			"06"
+			"06"
+			"0000",
+	  0x6a308983baa82c52ULL },
 	{ "ipv6 udp", 6, "2001:db8::1", "2001:db8:1::10", 50000, 4500, 17,
-	  V6_SRC V6_DST "c350" "1194" "11" "06" "0000", 0xa5c6d95e4a21014bULL },
+	  V6_SRC V6_DST "c350"
+			"1194"
+			"11"
+			"06"
+			"0000",
+	  0xa5c6d95e4a21014bULL },
 	{ "ipv4 fragment (ports 0)", 4, "192.0.2.1", "198.51.100.10", 0, 0, 17,
-	  V4_SRC V4_DST "0000" "0000" "11" "04" "0000", 0x26bc5e5c47457185ULL },
-	{ "ipv6 fragment (ports 0)", 6, "2001:db8::1", "2001:db8:1::10", 0, 0, 6,
-	  V6_SRC V6_DST "0000" "0000" "06" "06" "0000", 0x96b3cc595637d944ULL },
+	  V4_SRC V4_DST "0000"
+			"0000"
+			"11"
+			"04"
+			"0000",
+	  0x26bc5e5c47457185ULL },
+	{ "ipv6 fragment (ports 0)", 6, "2001:db8::1", "2001:db8:1::10", 0, 0,
+	  6,
+	  V6_SRC V6_DST "0000"
+			"0000"
+			"06"
+			"06"
+			"0000",
+	  0x96b3cc595637d944ULL },
 	{ "ipv4 icmp", 4, "192.0.2.1", "198.51.100.10", 0, 0, 1,
-	  V4_SRC V4_DST "0000" "0000" "01" "04" "0000", 0xd2423447e5fb0790ULL },
+	  V4_SRC V4_DST "0000"
+			"0000"
+			"01"
+			"04"
+			"0000",
+	  0xd2423447e5fb0790ULL },
 	{ "ipv6 icmpv6", 6, "2001:db8::1", "2001:db8:1::10", 0, 0, 58,
-	  V6_SRC V6_DST "0000" "0000" "3a" "06" "0000", 0x5e590e7c3baa858fULL },
+	  V6_SRC V6_DST "0000"
+			"0000"
+			"3a"
+			"06"
+			"0000",
+	  0x5e590e7c3baa858fULL },
 };
 
 static void put_addr(union sl_addr *a, int family, const char *s)
 {
 	sl_memzero(a, sizeof(*a));
-	assert_int_equal(inet_pton(family == 4 ? AF_INET : AF_INET6, s, a->b), 1);
+	assert_int_equal(inet_pton(family == 4 ? AF_INET : AF_INET6, s, a->b),
+			 1);
 }
 
 static void golden_key(const struct golden_flow *g, struct sl_flow_key *fk)
@@ -403,7 +454,8 @@ static void test_flow_key_fields_serialise_to_the_documented_bytes(void **state)
 		golden_key(g, &fk);
 		unhex(g->bytes, want, sizeof(want));
 		if (memcmp(&fk, want, sizeof(want)) != 0) {
-			print_error("%s: key bytes differ from the fixture\n", g->name);
+			print_error("%s: key bytes differ from the fixture\n",
+				    g->name);
 			fail();
 		}
 	}
@@ -425,8 +477,8 @@ static void test_flow_hash_matches_golden_vectors(void **state)
 		golden_key(g, &fk);
 		got = sl_flow_hash(&fk, &key);
 		if (got != g->hash) {
-			print_error("%s: got 0x%016llx, want 0x%016llx\n", g->name,
-				    (unsigned long long)got,
+			print_error("%s: got 0x%016llx, want 0x%016llx\n",
+				    g->name, (unsigned long long)got,
 				    (unsigned long long)g->hash);
 			fail();
 		}
@@ -448,7 +500,8 @@ static void test_key_parse_reads_k0_k1_as_little_endian_halves(void **state)
 	assert_true(key.k1 == 0xffeeddccbbaa9988ULL);
 
 	/* The reference vectors' key 00 01 .. 0f, written as a seed. */
-	assert_int_equal(sl_hash_key_parse("000102030405060708090a0b0c0d0e0f", &key), 0);
+	assert_int_equal(
+		sl_hash_key_parse("000102030405060708090a0b0c0d0e0f", &key), 0);
 	assert_true(key.k0 == vector_key.k0);
 	assert_true(key.k1 == vector_key.k1);
 	assert_true(sl_siphash_cd("", 0, &key, 2, 4) == sip24_vectors[0]);
@@ -460,8 +513,12 @@ static void test_key_parse_accepts_upper_and_mixed_case(void **state)
 
 	(void)state;
 	assert_int_equal(sl_hash_key_parse(golden_seed, &lower), 0);
-	assert_int_equal(sl_hash_key_parse("00112233445566778899AABBCCDDEEFF", &upper), 0);
-	assert_int_equal(sl_hash_key_parse("00112233445566778899aAbBcCdDeEfF", &mixed), 0);
+	assert_int_equal(
+		sl_hash_key_parse("00112233445566778899AABBCCDDEEFF", &upper),
+		0);
+	assert_int_equal(
+		sl_hash_key_parse("00112233445566778899aAbBcCdDeEfF", &mixed),
+		0);
 	assert_true(upper.k0 == lower.k0 && upper.k1 == lower.k1);
 	assert_true(mixed.k0 == lower.k0 && mixed.k1 == lower.k1);
 }
@@ -484,7 +541,7 @@ static void test_key_parse_rejects_wrong_length_and_non_hex(void **state)
 		"00112233445566778899aabbccddeeff ",  /* trailing space */
 		"00112233445566778899aabbccddeeff\n", /* trailing newline */
 		"-0112233445566778899aabbccddeeff",
-		"00112233-4455-6677-8899-aabbccdd",   /* uuid-like */
+		"00112233-4455-6677-8899-aabbccdd", /* uuid-like */
 	};
 	struct sl_hash_key key = { 0, 0 };
 	size_t i;
@@ -508,7 +565,8 @@ static void test_key_parse_rejects_wrong_length_and_non_hex(void **state)
  * in an allocation of exactly its size, so a parser that reads past the
  * terminator shows up under ASan or valgrind.
  */
-static void test_key_parse_rejects_short_seeds_without_reading_past_them(void **state)
+static void
+test_key_parse_rejects_short_seeds_without_reading_past_them(void **state)
 {
 	struct sl_hash_key key = { 0, 0 };
 	char *s;
@@ -572,8 +630,9 @@ static double check_uniform(const char *what, const uint32_t *c, unsigned int n,
 		if (c[i] < min)
 			min = c[i];
 	}
-	print_message("%s: chi2 %.0f (dof %.0f), max/mean %.4f, min/mean %.4f\n",
-		      what, chi2, dof, max / mean, min / mean);
+	print_message(
+		"%s: chi2 %.0f (dof %.0f), max/mean %.4f, min/mean %.4f\n",
+		what, chi2, dof, max / mean, min / mean);
 	dev = chi2 - dof;
 	assert_true(dev * dev < 36.0 * 2.0 * dof);
 	dev = max - mean;
@@ -588,7 +647,7 @@ static void sequential_flow(unsigned int i, struct sl_flow_key *fk)
 {
 	sl_memzero(fk, sizeof(*fk));
 	fk->src.v4 = sl_htonl(0x0a000001u + i / SPREAD_PORTS); /* 10.0.0.1.. */
-	fk->dst.v4 = sl_htonl(0xc633640au);                   /* 198.51.100.10 */
+	fk->dst.v4 = sl_htonl(0xc633640au); /* 198.51.100.10 */
 	fk->sport = sl_htons((uint16_t)(1024 + i % SPREAD_PORTS));
 	fk->dport = sl_htons(80);
 	fk->proto = SL_IPPROTO_TCP;
@@ -614,7 +673,8 @@ static void test_sequential_flows_spread_evenly_over_buckets(void **state)
 		counts_prime[h % BUCKETS_PRIME]++;
 		counts_pow2[h % BUCKETS_POW2]++;
 	}
-	check_uniform("65537 buckets", counts_prime, BUCKETS_PRIME, SPREAD_FLOWS);
+	check_uniform("65537 buckets", counts_prime, BUCKETS_PRIME,
+		      SPREAD_FLOWS);
 	/* An ideal hash puts the fullest of 1024 buckets (~976 flows each) at
 	 * about 1.10 x mean, so 1.1 itself would be too tight; 1.15 is ~4.7 sd of
 	 * that maximum. */
@@ -632,7 +692,8 @@ enum {
 static uint32_t flips[FLOW_BITS > SEED_BITS ? FLOW_BITS : SEED_BITS][64];
 
 /* Realistic, low-entropy keys (zero padding), half IPv4, half IPv6. */
-static void random_flow(struct xorshift *rng, unsigned int n, struct sl_flow_key *fk)
+static void random_flow(struct xorshift *rng, unsigned int n,
+			struct sl_flow_key *fk)
 {
 	sl_memzero(fk, sizeof(*fk));
 	if (n & 1) {
@@ -652,7 +713,8 @@ static void random_flow(struct xorshift *rng, unsigned int n, struct sl_flow_key
 /* Every cell must be in [0.4, 0.6]; at 2000 samples that is 9 sd. */
 static void check_avalanche(const char *what, unsigned int in_bits)
 {
-	uint32_t lo = AVALANCHE_SAMPLES * 4 / 10, hi = AVALANCHE_SAMPLES * 6 / 10;
+	uint32_t lo = AVALANCHE_SAMPLES * 4 / 10,
+		 hi = AVALANCHE_SAMPLES * 6 / 10;
 	uint32_t worst_lo = UINT32_MAX, worst_hi = 0;
 	unsigned int i, j;
 
@@ -665,8 +727,10 @@ static void check_avalanche(const char *what, unsigned int in_bits)
 			if (c > worst_hi)
 				worst_hi = c;
 			if (c < lo || c > hi) {
-				print_error("%s: input bit %u flips output bit %u with p=%.3f\n",
-					    what, i, j, (double)c / AVALANCHE_SAMPLES);
+				print_error("%s: input bit %u flips output bit "
+					    "%u with p=%.3f\n",
+					    what, i, j,
+					    (double)c / AVALANCHE_SAMPLES);
 				fail();
 			}
 		}
@@ -676,7 +740,8 @@ static void check_avalanche(const char *what, unsigned int in_bits)
 		      (double)worst_hi / AVALANCHE_SAMPLES);
 }
 
-static void test_flipping_any_flow_key_bit_flips_each_output_bit_half_the_time(void **state)
+static void
+test_flipping_any_flow_key_bit_flips_each_output_bit_half_the_time(void **state)
 {
 	struct xorshift rng = { 0xa1a1a1a1deadbeefULL };
 	struct sl_hash_key key = { 0, 0 };
@@ -706,7 +771,8 @@ static void test_flipping_any_flow_key_bit_flips_each_output_bit_half_the_time(v
 }
 
 /* The seed is what keeps attackers from aiming flows: every bit must matter. */
-static void test_flipping_any_seed_bit_flips_each_output_bit_half_the_time(void **state)
+static void
+test_flipping_any_seed_bit_flips_each_output_bit_half_the_time(void **state)
 {
 	struct xorshift rng = { 0x0123456789abcdefULL };
 	unsigned int n, i, j;
@@ -760,18 +826,27 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_siphash24_matches_reference_vectors),
 		cmocka_unit_test(test_siphash13_matches_published_vectors),
-		cmocka_unit_test(test_naive_reference_matches_reference_vectors),
-		cmocka_unit_test(test_siphash13_matches_naive_reference_on_random_inputs),
-		cmocka_unit_test(test_flow_key_fields_serialise_to_the_documented_bytes),
+		cmocka_unit_test(
+			test_naive_reference_matches_reference_vectors),
+		cmocka_unit_test(
+			test_siphash13_matches_naive_reference_on_random_inputs),
+		cmocka_unit_test(
+			test_flow_key_fields_serialise_to_the_documented_bytes),
 		cmocka_unit_test(test_flow_hash_matches_golden_vectors),
 		cmocka_unit_test(test_flow_hash_covers_the_padding_bytes),
-		cmocka_unit_test(test_key_parse_reads_k0_k1_as_little_endian_halves),
+		cmocka_unit_test(
+			test_key_parse_reads_k0_k1_as_little_endian_halves),
 		cmocka_unit_test(test_key_parse_accepts_upper_and_mixed_case),
-		cmocka_unit_test(test_key_parse_rejects_wrong_length_and_non_hex),
-		cmocka_unit_test(test_key_parse_rejects_short_seeds_without_reading_past_them),
-		cmocka_unit_test(test_sequential_flows_spread_evenly_over_buckets),
-		cmocka_unit_test(test_flipping_any_flow_key_bit_flips_each_output_bit_half_the_time),
-		cmocka_unit_test(test_flipping_any_seed_bit_flips_each_output_bit_half_the_time),
+		cmocka_unit_test(
+			test_key_parse_rejects_wrong_length_and_non_hex),
+		cmocka_unit_test(
+			test_key_parse_rejects_short_seeds_without_reading_past_them),
+		cmocka_unit_test(
+			test_sequential_flows_spread_evenly_over_buckets),
+		cmocka_unit_test(
+			test_flipping_any_flow_key_bit_flips_each_output_bit_half_the_time),
+		cmocka_unit_test(
+			test_flipping_any_seed_bit_flips_each_output_bit_half_the_time),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,8 +40,8 @@ struct srv {
 	enum srv_kind kind;
 	int fd;
 	int port;
-	const char *reply;   /* http */
-	int held[64];        /* slow: accepted, never answered */
+	const char *reply; /* http */
+	int held[64];	   /* slow: accepted, never answered */
 	int n_held;
 	struct sl_loop *l;
 };
@@ -56,8 +56,8 @@ static void srv_on_conn(struct sl_loop *l, int fd, uint32_t ev, void *arg)
 		return;
 	/* The request (or its first part) is in: answer and close. */
 	if (n > 0)
-		assert_true(send(fd, s->reply, strlen(s->reply),
-				 MSG_NOSIGNAL) > 0);
+		assert_true(send(fd, s->reply, strlen(s->reply), MSG_NOSIGNAL) >
+			    0);
 	sl_loop_del_fd(l, fd);
 	close(fd);
 }
@@ -67,10 +67,12 @@ static void srv_on_accept(struct sl_loop *l, int fd, uint32_t ev, void *arg)
 	struct srv *s = arg;
 	int c;
 
-	while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
+	       0) {
 		if (s->kind == SRV_HTTP) {
-			assert_int_equal(sl_loop_add_fd(l, c, EPOLLIN,
-							srv_on_conn, s), 0);
+			assert_int_equal(
+				sl_loop_add_fd(l, c, EPOLLIN, srv_on_conn, s),
+				0);
 		} else if (s->kind == SRV_SLOW && s->n_held < 64) {
 			s->held[s->n_held++] = c;
 		} else {
@@ -97,7 +99,8 @@ static int bound_socket(int type, int *port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };
 	socklen_t al = sizeof(a);
-	int one = 1, fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1,
+	    fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	assert_true(fd >= 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -121,8 +124,8 @@ static void srv_start(struct srv *s, struct sl_loop *l, enum srv_kind kind,
 	s->port = port;
 	if (kind == SRV_UDP_ECHO) {
 		s->fd = bound_socket(SOCK_DGRAM, &s->port);
-		assert_int_equal(sl_loop_add_fd(l, s->fd, EPOLLIN, srv_on_udp,
-						s), 0);
+		assert_int_equal(
+			sl_loop_add_fd(l, s->fd, EPOLLIN, srv_on_udp, s), 0);
 		return;
 	}
 	s->fd = bound_socket(SOCK_STREAM, &s->port);
@@ -192,17 +195,22 @@ static struct env *env_new(const char *hc, unsigned int n)
 	unsigned int i;
 
 	assert_non_null(e);
-	off = (size_t)sprintf(text,
+	off = (size_t)sprintf(
+		text,
 		"instance = \"hc\";\n"
 		"hash_seed = \"00112233445566778899aabbccddeeff\";\n"
 		"dataplane = { mode = \"dpdk\"; interfaces = [ \"lb0\" ];\n"
-		"  gateway = \"198.51.100.1\"; local_address = \"198.51.100.2\"; };\n"
-		"vips = ( { name = \"web\"; address = \"192.0.2.10\"; port = 80;\n"
+		"  gateway = \"198.51.100.1\"; local_address = "
+		"\"198.51.100.2\"; };\n"
+		"vips = ( { name = \"web\"; address = \"192.0.2.10\"; port = "
+		"80;\n"
 		"  protocol = \"tcp\"; healthcheck = { %s };\n"
-		"  backends = (", hc);
+		"  backends = (",
+		hc);
 	for (i = 0; i < n; i++)
-		off += (size_t)sprintf(text + off, "%s{ address = \"203.0.%u.%u\"; }",
-				      i ? ", " : "", 113 + i / 250, 1 + i % 250);
+		off += (size_t)sprintf(
+			text + off, "%s{ address = \"203.0.%u.%u\"; }",
+			i ? ", " : "", 113 + i / 250, 1 + i % 250);
 	sprintf(text + off, "); } );\n");
 	e->d.cfg = sl_config_load_string(text, "test.conf", err, sizeof(err));
 	if (!e->d.cfg)
@@ -257,9 +265,11 @@ static void run_checks(struct env *e, unsigned int i, uint64_t checks,
 
 	while (be(e, i)->checks_ok + be(e, i)->checks_failed < checks) {
 		if (sl_loop_now_ns() > end)
-			fail_msg("backend %u: %llu checks after %u ms, want %llu",
-				 i, (unsigned long long)(be(e, i)->checks_ok +
-							 be(e, i)->checks_failed),
+			fail_msg("backend %u: %llu checks after %u ms, want "
+				 "%llu",
+				 i,
+				 (unsigned long long)(be(e, i)->checks_ok +
+						      be(e, i)->checks_failed),
 				 limit_ms, (unsigned long long)checks);
 		sl_loop_run_once(e->d.loop, 50);
 	}
@@ -284,7 +294,8 @@ static void run_until_health(struct env *e, unsigned int i, sl_u8 health,
 static void test_tcp_check_against_a_listener_is_up(void **state)
 {
 	struct env *e = env_new("type = \"tcp\"; interval_ms = 100; "
-				"timeout_ms = 100; rise = 2; fall = 3;", 1);
+				"timeout_ms = 100; rise = 2; fall = 3;",
+				1);
 	struct srv s;
 
 	srv_start(&s, e->d.loop, SRV_TCP, 0);
@@ -304,7 +315,8 @@ static void test_tcp_check_against_a_listener_is_up(void **state)
 static void test_tcp_check_against_a_closed_port_goes_down(void **state)
 {
 	struct env *e = env_new("type = \"tcp\"; interval_ms = 100; "
-				"timeout_ms = 100; rise = 2; fall = 3;", 1);
+				"timeout_ms = 100; rise = 2; fall = 3;",
+				1);
 	int port = closed_port(SOCK_STREAM);
 	char want[256];
 	int before;
@@ -316,7 +328,8 @@ static void test_tcp_check_against_a_closed_port_goes_down(void **state)
 	assert_int_equal(be(e, 0)->fail_in_row, 3);
 	assert_string_equal(be(e, 0)->last_error, "connection refused");
 	assert_int_equal(sl_daemon_backend_state(be(e, 0)), SL_BACKEND_DOWN);
-	snprintf(want, sizeof(want), "vip web 192.0.2.10:80: backend "
+	snprintf(want, sizeof(want),
+		 "vip web 192.0.2.10:80: backend "
 		 "127.0.0.1:80 down (3/3 checks failed: connection refused)");
 	assert_int_equal(e->n_log, 1);
 	assert_string_equal(e->log[0], want);
@@ -331,7 +344,8 @@ static void test_http_check_passes_on_the_expected_status(void **state)
 {
 	struct env *e = env_new("type = \"http\"; path = \"/healthz\"; "
 				"expect = 200; interval_ms = 100; "
-				"timeout_ms = 100; rise = 1; fall = 1;", 2);
+				"timeout_ms = 100; rise = 1; fall = 1;",
+				2);
 	struct srv ok, bad;
 
 	ok.reply = "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
@@ -348,16 +362,18 @@ static void test_http_check_passes_on_the_expected_status(void **state)
 	assert_string_equal(be(e, 1)->last_error, "status 503");
 	assert_int_equal(e->n_log, 1);
 	assert_non_null(strstr(e->log[0], "127.0.0.1:80 down (1/1 checks "
-				"failed: status 503)"));
+					  "failed: status 503)"));
 	srv_stop(&ok);
 	srv_stop(&bad);
 	env_free(e);
 }
 
-static void test_http_check_times_out_on_a_server_that_never_answers(void **state)
+static void
+test_http_check_times_out_on_a_server_that_never_answers(void **state)
 {
 	struct env *e = env_new("type = \"http\"; interval_ms = 400; "
-				"timeout_ms = 300; rise = 1; fall = 1;", 1);
+				"timeout_ms = 300; rise = 1; fall = 1;",
+				1);
 	struct srv slow;
 	uint64_t t0;
 
@@ -376,11 +392,13 @@ static void test_http_check_times_out_on_a_server_that_never_answers(void **stat
 	env_free(e);
 }
 
-static void test_udp_check_up_with_an_echo_server_down_on_a_closed_port(void **state)
+static void
+test_udp_check_up_with_an_echo_server_down_on_a_closed_port(void **state)
 {
 	struct env *e = env_new("type = \"udp\"; payload = \"ping\"; "
 				"interval_ms = 100; timeout_ms = 100; "
-				"rise = 1; fall = 2;", 2);
+				"rise = 1; fall = 2;",
+				2);
 	struct srv echo;
 
 	srv_start(&echo, e->d.loop, SRV_UDP_ECHO, 0);
@@ -400,15 +418,15 @@ static void test_udp_check_compares_the_reply_prefix(void **state)
 {
 	struct env *e = env_new("type = \"udp\"; payload = \"ping\"; "
 				"expect_payload = \"pong\"; interval_ms = 100; "
-				"timeout_ms = 100; rise = 1; fall = 1;", 1);
+				"timeout_ms = 100; rise = 1; fall = 1;",
+				1);
 	struct srv echo;
 
 	srv_start(&echo, e->d.loop, SRV_UDP_ECHO, 0); /* answers "ping" */
 	aim(e, 0, echo.port);
 	env_start(e, 6);
 	run_until_health(e, 0, SL_HC_DOWN, 2000);
-	assert_string_equal(be(e, 0)->last_error,
-			    "unexpected reply (4 bytes)");
+	assert_string_equal(be(e, 0)->last_error, "unexpected reply (4 bytes)");
 	srv_stop(&echo);
 	env_free(e);
 }
@@ -421,7 +439,8 @@ static void test_udp_check_compares_the_reply_prefix(void **state)
 static void test_rise_and_fall_count_exactly(void **state)
 {
 	struct env *e = env_new("type = \"tcp\"; interval_ms = 100; "
-				"timeout_ms = 50; rise = 2; fall = 3;", 1);
+				"timeout_ms = 50; rise = 2; fall = 3;",
+				1);
 	struct srv s;
 	uint64_t n;
 	int port;
@@ -450,7 +469,8 @@ static void test_rise_and_fall_count_exactly(void **state)
 	run_checks(e, 0, n + 5, 2000);
 	assert_int_equal(be(e, 0)->health, SL_HC_UP);
 	assert_int_equal(e->n_log, 2);
-	assert_non_null(strstr(e->log[1], "127.0.0.1:80 up (2/2 checks passed)"));
+	assert_non_null(
+		strstr(e->log[1], "127.0.0.1:80 up (2/2 checks passed)"));
 	srv_stop(&s);
 	env_free(e);
 }
@@ -479,7 +499,8 @@ static void test_jitter_spreads_first_checks_over_the_interval(void **state)
 static void test_next_checks_come_every_interval_within_10_percent(void **state)
 {
 	struct env *e = env_new("type = \"tcp\"; interval_ms = 100; "
-				"timeout_ms = 50;", 1);
+				"timeout_ms = 50;",
+				1);
 	uint64_t last = 0, gap, min = ~0ULL, max = 0;
 	struct srv s;
 	unsigned int k;
@@ -521,14 +542,19 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp_check_against_a_listener_is_up),
-		cmocka_unit_test(test_tcp_check_against_a_closed_port_goes_down),
+		cmocka_unit_test(
+			test_tcp_check_against_a_closed_port_goes_down),
 		cmocka_unit_test(test_http_check_passes_on_the_expected_status),
-		cmocka_unit_test(test_http_check_times_out_on_a_server_that_never_answers),
-		cmocka_unit_test(test_udp_check_up_with_an_echo_server_down_on_a_closed_port),
+		cmocka_unit_test(
+			test_http_check_times_out_on_a_server_that_never_answers),
+		cmocka_unit_test(
+			test_udp_check_up_with_an_echo_server_down_on_a_closed_port),
 		cmocka_unit_test(test_udp_check_compares_the_reply_prefix),
 		cmocka_unit_test(test_rise_and_fall_count_exactly),
-		cmocka_unit_test(test_jitter_spreads_first_checks_over_the_interval),
-		cmocka_unit_test(test_next_checks_come_every_interval_within_10_percent),
+		cmocka_unit_test(
+			test_jitter_spreads_first_checks_over_the_interval),
+		cmocka_unit_test(
+			test_next_checks_come_every_interval_within_10_percent),
 		cmocka_unit_test(test_check_none_is_up_without_a_socket),
 	};
 

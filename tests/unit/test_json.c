@@ -103,7 +103,8 @@ static void test_parser_reads_every_type(void **state)
 	struct sl_json *v = parse_ok(
 		" {\"s\":\"a\\u00e9\\ud83d\\ude00\\n\\/\",\"i\":42,\"neg\":-7,"
 		"\"big\":18446744073709551615,\"f\":-1.5e3,\"t\":true,"
-		"\"f2\":false,\"z\":null,\"a\":[1,[2],{}],\"o\":{\"k\":\"v\"}} ");
+		"\"f2\":false,\"z\":null,\"a\":[1,[2],{}],\"o\":{\"k\":\"v\"}}"
+		" ");
 	const struct sl_json *x;
 	uint64_t u;
 
@@ -167,9 +168,26 @@ static void test_parser_returns_what_the_writer_wrote(void **state)
 {
 	/* pieces of valid UTF-8, controls and JSON metacharacters */
 	static const char *const alphabet[] = {
-		"a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\x01",
-		"\x1f", "\x7f", "{", "]", ":", ",", "\xc3\xa9", "\xe2\x82\xac",
-		"\xf0\x9f\x98\x80", "\\u0041",
+		"a",
+		"Z",
+		"0",
+		" ",
+		"\"",
+		"\\",
+		"/",
+		"\n",
+		"\t",
+		"\x01",
+		"\x1f",
+		"\x7f",
+		"{",
+		"]",
+		":",
+		",",
+		"\xc3\xa9",
+		"\xe2\x82\xac",
+		"\xf0\x9f\x98\x80",
+		"\\u0041",
 	};
 	char s[256];
 	struct sl_json *v;
@@ -205,12 +223,41 @@ static void test_parser_returns_what_the_writer_wrote(void **state)
 static void test_parser_rejects_malformed_input(void **state)
 {
 	static const char *const bad[] = {
-		"", " ", "{", "}", "[1,]", "[1 2]", "{\"a\" 1}", "{\"a\":}",
-		"{a:1}", "{\"a\":1,}", "'a'", "\"abc", "\"a\\x\"", "\"\\u12\"",
-		"\"\\u12zz\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"",
-		"\"a\nb\"", "\"\xff\"", "01", "-", "1.", ".5", "1e", "+1",
-		"tru", "nul", "falsey", "NaN", "Infinity", "{} {}", "[]]",
-		"1 2", "\"\xc0\xaf\"",
+		"",
+		" ",
+		"{",
+		"}",
+		"[1,]",
+		"[1 2]",
+		"{\"a\" 1}",
+		"{\"a\":}",
+		"{a:1}",
+		"{\"a\":1,}",
+		"'a'",
+		"\"abc",
+		"\"a\\x\"",
+		"\"\\u12\"",
+		"\"\\u12zz\"",
+		"\"\\ud800\"",
+		"\"\\udc00\"",
+		"\"\\ud800\\u0041\"",
+		"\"a\nb\"",
+		"\"\xff\"",
+		"01",
+		"-",
+		"1.",
+		".5",
+		"1e",
+		"+1",
+		"tru",
+		"nul",
+		"falsey",
+		"NaN",
+		"Infinity",
+		"{} {}",
+		"[]]",
+		"1 2",
+		"\"\xc0\xaf\"",
 	};
 	char err[128];
 	struct sl_json *v;
@@ -272,8 +319,10 @@ static void test_parser_keeps_embedded_nul(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_writer_escapes_quotes_backslashes_and_controls),
-		cmocka_unit_test(test_writer_keeps_utf8_and_replaces_invalid_bytes),
+		cmocka_unit_test(
+			test_writer_escapes_quotes_backslashes_and_controls),
+		cmocka_unit_test(
+			test_writer_keeps_utf8_and_replaces_invalid_bytes),
 		cmocka_unit_test(test_writer_places_commas_and_keys),
 		cmocka_unit_test(test_parser_reads_every_type),
 		cmocka_unit_test(test_parser_returns_what_the_writer_wrote),

@@ -91,7 +91,7 @@ static void test_stopped_timer_does_not_fire_and_rearm_moves_it(void **state)
 	assert_true(sl_timer_armed(&ta));
 	sl_timer_stop(l, &ta);
 	assert_false(sl_timer_armed(&ta));
-	sl_timer_stop(l, &ta); /* twice is harmless */
+	sl_timer_stop(l, &ta);		 /* twice is harmless */
 	sl_timer_start(l, &tb, 30 * MS); /* re-arm: later */
 	sl_timer_start(l, &ta, 20 * MS);
 	sl_timer_start(l, &end, 50 * MS);
@@ -189,7 +189,7 @@ static void test_heap_matches_naive_order_on_random_operations(void **state)
 struct fdctx {
 	int hits;
 	char got[16];
-	int other_fd;      /* closed by the first callback */
+	int other_fd; /* closed by the first callback */
 	int reopened_fd;
 	struct fdctx *peer;
 };
@@ -328,12 +328,18 @@ static void test_signal_is_delivered_through_the_loop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timers_fire_in_deadline_order_fifo_on_ties),
-		cmocka_unit_test(test_stopped_timer_does_not_fire_and_rearm_moves_it),
-		cmocka_unit_test(test_timer_rearmed_with_zero_delay_runs_next_pass),
-		cmocka_unit_test(test_heap_matches_naive_order_on_random_operations),
-		cmocka_unit_test(test_fd_callback_gets_readable_events_until_removed),
-		cmocka_unit_test(test_event_of_a_closed_and_reused_fd_is_dropped),
+		cmocka_unit_test(
+			test_timers_fire_in_deadline_order_fifo_on_ties),
+		cmocka_unit_test(
+			test_stopped_timer_does_not_fire_and_rearm_moves_it),
+		cmocka_unit_test(
+			test_timer_rearmed_with_zero_delay_runs_next_pass),
+		cmocka_unit_test(
+			test_heap_matches_naive_order_on_random_operations),
+		cmocka_unit_test(
+			test_fd_callback_gets_readable_events_until_removed),
+		cmocka_unit_test(
+			test_event_of_a_closed_and_reused_fd_is_dropped),
 		cmocka_unit_test(test_signal_is_delivered_through_the_loop),
 	};
 

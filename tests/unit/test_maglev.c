@@ -20,9 +20,8 @@
 
 #include "maglev.h"
 
-static const struct sl_hash_key test_seed = {
-	0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL
-};
+static const struct sl_hash_key test_seed = { 0x0706050403020100ULL,
+					      0x0f0e0d0c0b0a0908ULL };
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -51,7 +50,7 @@ static void random_backends(struct sl_maglev_backend *b, unsigned int n,
 	unsigned int i, j;
 
 	for (i = 0; i < n; i++) {
-again:
+	again:
 		memset(&b[i], 0, sizeof(b[i]));
 		b[i].family = rng() & 1 ? SL_AF_INET : SL_AF_INET6;
 		if (b[i].family == SL_AF_INET) {
@@ -117,7 +116,8 @@ static void ref_build(const struct sl_maglev_backend *b, unsigned int n,
 		sl_u64 skip = sl_siphash13(be[i].id, 20, &ks) % (m - 1) + 1;
 
 		for (j = 0; j < m; j++)
-			perm[(size_t)i * m + j] = (sl_u32)((offset + j * skip) % m);
+			perm[(size_t)i * m + j] =
+				(sl_u32)((offset + j * skip) % m);
 	}
 	for (j = 0; j < m; j++)
 		entry[j] = -1;
@@ -128,8 +128,9 @@ static void ref_build(const struct sl_maglev_backend *b, unsigned int n,
 	 */
 	for (r = 0; wmax && filled < m; r++) {
 		for (i = 0; i < n && filled < m; i++) {
-			sl_u64 due = ((sl_u64)(r + 1) * be[i].weight + wmax - 1) /
-				     wmax;
+			sl_u64 due =
+				((sl_u64)(r + 1) * be[i].weight + wmax - 1) /
+				wmax;
 			sl_u32 c;
 
 			if (turns[i] >= due)
@@ -187,7 +188,8 @@ static void count_slots(const sl_u16 *t, sl_u32 m, const sl_u32 *order,
 
 static const sl_u32 small_primes[] = { 2, 7, 13, 101, 251, 1009, 4099, 65537 };
 
-static void test_maglev_matches_naive_paper_reference_for_equal_weights(void **st)
+static void
+test_maglev_matches_naive_paper_reference_for_equal_weights(void **st)
 {
 	struct sl_maglev_backend b[64];
 	sl_u16 *ref = malloc(65537 * sizeof(*ref));
@@ -363,7 +365,8 @@ static void balance(unsigned int n, sl_u32 m, double *hi, double *lo)
 	free(o);
 }
 
-static void test_maglev_equal_weights_balance_within_1_percent_when_m_ge_100n(void **st)
+static void
+test_maglev_equal_weights_balance_within_1_percent_when_m_ge_100n(void **st)
 {
 	static const unsigned int ns[] = { 10, 100, 655 };
 	double hi, lo;
@@ -377,7 +380,8 @@ static void test_maglev_equal_weights_balance_within_1_percent_when_m_ge_100n(vo
 	}
 }
 
-static void test_maglev_equal_weights_balance_within_2_percent_for_600_of_65537(void **st)
+static void
+test_maglev_equal_weights_balance_within_2_percent_for_600_of_65537(void **st)
 {
 	double hi, lo;
 
@@ -443,9 +447,10 @@ static void test_maglev_slot_shares_follow_weights_within_1_percent(void **st)
  * new) owned before or owns after; owners compared by identity.
  */
 static sl_u32 moved_besides(const sl_u16 *t1, const sl_u32 *o1,
-			    const struct sl_maglev_backend *b1, const sl_u16 *t2,
-			    const sl_u32 *o2, const struct sl_maglev_backend *b2,
-			    sl_u32 m, const struct sl_maglev_backend *changed)
+			    const struct sl_maglev_backend *b1,
+			    const sl_u16 *t2, const sl_u32 *o2,
+			    const struct sl_maglev_backend *b2, sl_u32 m,
+			    const struct sl_maglev_backend *changed)
 {
 	sl_u32 i, moved = 0;
 
@@ -508,8 +513,10 @@ static void test_maglev_rejects_non_prime_m(void **st)
 	random_backends(b, 2, 1);
 	assert_int_equal(sl_maglev_build(b, 2, 65536, &test_seed, t, NULL),
 			 -EINVAL);
-	assert_int_equal(sl_maglev_build(b, 2, 1, &test_seed, t, NULL), -EINVAL);
-	assert_int_equal(sl_maglev_build(b, 2, 0, &test_seed, t, NULL), -EINVAL);
+	assert_int_equal(sl_maglev_build(b, 2, 1, &test_seed, t, NULL),
+			 -EINVAL);
+	assert_int_equal(sl_maglev_build(b, 2, 0, &test_seed, t, NULL),
+			 -EINVAL);
 	assert_int_equal(sl_maglev_build(b, 2, 65535, &test_seed, t, NULL),
 			 -EINVAL);
 	assert_int_equal(sl_maglev_build(b, 2, 65537, &test_seed, t, NULL), 0);
@@ -530,7 +537,8 @@ static void test_maglev_rejects_bad_family_duplicates_and_too_many(void **st)
 	assert_int_equal(sl_maglev_build(b, 3, 4099, &test_seed, t, NULL),
 			 -EINVAL);
 	assert_int_equal(sl_maglev_build(b, SL_MAGLEV_N_MAX + 1, 4099,
-					 &test_seed, t, NULL), -EINVAL);
+					 &test_seed, t, NULL),
+			 -EINVAL);
 	assert_int_equal(sl_maglev_build(b, 1, 16777259, &test_seed, t, NULL),
 			 -EINVAL); /* prime, above SL_MAGLEV_M_MAX */
 }
@@ -546,7 +554,8 @@ static void test_maglev_prime_check_agrees_with_a_sieve(void **st)
 			for (j = i * 2; j < lim; j += i)
 				composite[j] = 1;
 	for (i = 0; i < lim; i++)
-		assert_int_equal(sl_maglev_is_prime(i), i >= 2 && !composite[i]);
+		assert_int_equal(sl_maglev_is_prime(i),
+				 i >= 2 && !composite[i]);
 	free(composite);
 	assert_true(sl_maglev_is_prime(65537));
 	assert_true(sl_maglev_is_prime(655373));
@@ -580,7 +589,8 @@ static void test_maglev_reused_scratch_gives_the_one_shot_table(void **st)
 			b[k].weight = rng() % 4;
 		b[0].weight = 3;
 		assert_int_equal(sl_maglev_build_with(s, b, ns[i], ms[i],
-						      &test_seed, t, NULL), 0);
+						      &test_seed, t, NULL),
+				 0);
 		ref = build(b, ns[i], ms[i], NULL);
 		assert_memory_equal(t, ref, ms[i] * sizeof(*t));
 		free(ref);
@@ -598,18 +608,20 @@ static void test_maglev_table_for_a_fixed_config_never_changes(void **st)
 {
 	struct sl_maglev_backend b[3];
 	sl_u16 t[13];
-	static const sl_u16 want[13] = { 0, 1, 0, 2, 1, 0, 1, 1, 2, 1, 2, 1, 0 };
+	static const sl_u16 want[13] = {
+		0, 1, 0, 2, 1, 0, 1, 1, 2, 1, 2, 1, 0
+	};
 
 	memset(b, 0, sizeof(b));
 	b[0].family = SL_AF_INET;
-	b[0].addr.v4 = SL_BE32(0x0a000001);	/* 10.0.0.1:80 */
+	b[0].addr.v4 = SL_BE32(0x0a000001); /* 10.0.0.1:80 */
 	b[0].port = SL_BE16(80);
 	b[0].weight = 1;
 	b[1] = b[0];
-	b[1].addr.v4 = SL_BE32(0x0a000002);	/* 10.0.0.2:80, weight 2 */
+	b[1].addr.v4 = SL_BE32(0x0a000002); /* 10.0.0.2:80, weight 2 */
 	b[1].weight = 2;
 	b[2].family = SL_AF_INET6;
-	b[2].addr.w[0] = SL_BE32(0x20010db8);	/* [2001:db8::1]:443 */
+	b[2].addr.w[0] = SL_BE32(0x20010db8); /* [2001:db8::1]:443 */
 	b[2].addr.w[3] = SL_BE32(1);
 	b[2].port = SL_BE16(443);
 	b[2].weight = 1;
@@ -621,24 +633,39 @@ static void test_maglev_table_for_a_fixed_config_never_changes(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_maglev_matches_naive_paper_reference_for_equal_weights),
-		cmocka_unit_test(test_maglev_matches_naive_reference_for_unequal_weights),
-		cmocka_unit_test(test_maglev_table_is_identical_for_any_input_order),
-		cmocka_unit_test(test_maglev_ipv4_identity_ignores_bytes_past_the_address),
-		cmocka_unit_test(test_maglev_fills_every_slot_when_some_weight_is_positive),
-		cmocka_unit_test(test_maglev_all_zero_weights_leave_every_slot_empty),
+		cmocka_unit_test(
+			test_maglev_matches_naive_paper_reference_for_equal_weights),
+		cmocka_unit_test(
+			test_maglev_matches_naive_reference_for_unequal_weights),
+		cmocka_unit_test(
+			test_maglev_table_is_identical_for_any_input_order),
+		cmocka_unit_test(
+			test_maglev_ipv4_identity_ignores_bytes_past_the_address),
+		cmocka_unit_test(
+			test_maglev_fills_every_slot_when_some_weight_is_positive),
+		cmocka_unit_test(
+			test_maglev_all_zero_weights_leave_every_slot_empty),
 		cmocka_unit_test(test_maglev_zero_weight_backend_gets_no_slots),
-		cmocka_unit_test(test_maglev_equal_weights_balance_within_1_percent_when_m_ge_100n),
-		cmocka_unit_test(test_maglev_equal_weights_balance_within_2_percent_for_600_of_65537),
-		cmocka_unit_test(test_maglev_slot_shares_follow_weights_within_1_percent),
-		cmocka_unit_test(test_maglev_removing_one_of_n_moves_about_1_over_n),
-		cmocka_unit_test(test_maglev_adding_one_to_n_moves_about_1_over_n),
+		cmocka_unit_test(
+			test_maglev_equal_weights_balance_within_1_percent_when_m_ge_100n),
+		cmocka_unit_test(
+			test_maglev_equal_weights_balance_within_2_percent_for_600_of_65537),
+		cmocka_unit_test(
+			test_maglev_slot_shares_follow_weights_within_1_percent),
+		cmocka_unit_test(
+			test_maglev_removing_one_of_n_moves_about_1_over_n),
+		cmocka_unit_test(
+			test_maglev_adding_one_to_n_moves_about_1_over_n),
 		cmocka_unit_test(test_maglev_rejects_non_prime_m),
-		cmocka_unit_test(test_maglev_rejects_bad_family_duplicates_and_too_many),
+		cmocka_unit_test(
+			test_maglev_rejects_bad_family_duplicates_and_too_many),
 		cmocka_unit_test(test_maglev_prime_check_agrees_with_a_sieve),
-		cmocka_unit_test(test_maglev_size_ok_wants_100_slots_per_backend),
-		cmocka_unit_test(test_maglev_reused_scratch_gives_the_one_shot_table),
-		cmocka_unit_test(test_maglev_table_for_a_fixed_config_never_changes),
+		cmocka_unit_test(
+			test_maglev_size_ok_wants_100_slots_per_backend),
+		cmocka_unit_test(
+			test_maglev_reused_scratch_gives_the_one_shot_table),
+		cmocka_unit_test(
+			test_maglev_table_for_a_fixed_config_never_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

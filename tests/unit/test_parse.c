@@ -57,7 +57,8 @@ static void assert_addr(const union sl_addr *a, int v6, sl_u32 a4, sl_u8 a6)
 		assert_addr4(a, a4);
 }
 
-static void test_parse_every_combination_fills_kind_offsets_and_key(void **state)
+static void
+test_parse_every_combination_fills_kind_offsets_and_key(void **state)
 {
 	int i;
 
@@ -102,20 +103,26 @@ static void test_parse_every_combination_fills_kind_offsets_and_key(void **state
 		case 2:
 			assert_int_equal(ret, SL_PKT_ICMP_ECHO);
 			assert_int_equal(p.l4_off, pb_off(&b, PB_ICMP, 0));
-			assert_int_equal(p.key.proto, v6 ? SL_IPPROTO_ICMPV6 : SL_IPPROTO_ICMP);
-			assert_int_equal(p.icmp_type, v6 ? SL_ICMP6_ECHO_REQUEST : SL_ICMP_ECHO);
+			assert_int_equal(p.key.proto, v6 ? SL_IPPROTO_ICMPV6
+							 : SL_IPPROTO_ICMP);
+			assert_int_equal(p.icmp_type, v6 ? SL_ICMP6_ECHO_REQUEST
+							 : SL_ICMP_ECHO);
 			assert_int_equal(p.key.sport, 0);
 			assert_int_equal(p.key.dport, 0);
 			break;
 		default:
 			assert_int_equal(ret, SL_PKT_ICMP_ERR);
 			assert_int_equal(p.l4_off, pb_off(&b, PB_ICMP, 0));
-			assert_int_equal(p.l4proto, v6 ? SL_IPPROTO_ICMPV6 : SL_IPPROTO_ICMP);
-			assert_int_equal(p.key.proto, l4 == 3 ? SL_IPPROTO_TCP : SL_IPPROTO_UDP);
+			assert_int_equal(p.l4proto, v6 ? SL_IPPROTO_ICMPV6
+						       : SL_IPPROTO_ICMP);
+			assert_int_equal(p.key.proto, l4 == 3 ? SL_IPPROTO_TCP
+							      : SL_IPPROTO_UDP);
 			assert_true(p.flags & SL_PKT_F_ICMP_INNER);
-			assert_int_equal(p.inner_l3_off, pb_off(&b, v6 ? PB_IP6 : PB_IP4, 1));
-			assert_int_equal(p.inner_l4_off,
-					 pb_off(&b, l4 == 3 ? PB_TCP : PB_UDP, 0));
+			assert_int_equal(p.inner_l3_off,
+					 pb_off(&b, v6 ? PB_IP6 : PB_IP4, 1));
+			assert_int_equal(
+				p.inner_l4_off,
+				pb_off(&b, l4 == 3 ? PB_TCP : PB_UDP, 0));
 			assert_addr(&p.outer_src, v6, PB_ROUTER4, PB_ROUTER6);
 			assert_addr(&p.outer_dst, v6, PB_VIP4, PB_VIP6);
 			break;
@@ -124,13 +131,15 @@ static void test_parse_every_combination_fills_kind_offsets_and_key(void **state
 			assert_int_equal(sl_ntohs(p.key.sport), PB_SPORT);
 			assert_int_equal(sl_ntohs(p.key.dport), PB_DPORT);
 		}
-		assert_int_equal(p.flags & (SL_PKT_F_FRAG | SL_PKT_F_FRAG_LATER), 0);
+		assert_int_equal(
+			p.flags & (SL_PKT_F_FRAG | SL_PKT_F_FRAG_LATER), 0);
 		assert_int_equal(!!(p.flags & SL_PKT_F_DF), !v6 && !err);
 	}
 }
 
 /* What a prefix of len bytes of b must parse to. */
-static int expected_prefix_result(const struct pb *b, unsigned int len, int full)
+static int expected_prefix_result(const struct pb *b, unsigned int len,
+				  int full)
 {
 	if (len < 14)
 		return -SL_DROP_TRUNCATED;
@@ -158,7 +167,8 @@ static void test_parse_truncated_at_every_byte_is_truncated(void **state)
 			int ret = parse_buf(&b, len, &p);
 
 			if (ret != expected_prefix_result(&b, len, full))
-				fail_msg("%s cut at %u: got %d", b.name, len, ret);
+				fail_msg("%s cut at %u: got %d", b.name, len,
+					 ret);
 		}
 	}
 }
@@ -240,13 +250,16 @@ static void test_parse_fragments_hash_on_addresses_only(void **state)
 		sl_u8 flags;
 		sl_u8 proto;
 	} cases[] = {
-		{ PB_X_IP4_FRAG_FIRST, SL_PKT_L4, SL_PKT_F_FRAG, SL_IPPROTO_TCP },
-		{ PB_X_IP4_FRAG_LATER, SL_PKT_L4, SL_PKT_F_FRAG | SL_PKT_F_FRAG_LATER,
+		{ PB_X_IP4_FRAG_FIRST, SL_PKT_L4, SL_PKT_F_FRAG,
 		  SL_IPPROTO_TCP },
-		{ PB_X_IP6_FRAG_FIRST, SL_PKT_L4, SL_PKT_F_FRAG, SL_IPPROTO_UDP },
-		{ PB_X_IP6_FRAG_LATER, SL_PKT_L4, SL_PKT_F_FRAG | SL_PKT_F_FRAG_LATER,
+		{ PB_X_IP4_FRAG_LATER, SL_PKT_L4,
+		  SL_PKT_F_FRAG | SL_PKT_F_FRAG_LATER, SL_IPPROTO_TCP },
+		{ PB_X_IP6_FRAG_FIRST, SL_PKT_L4, SL_PKT_F_FRAG,
 		  SL_IPPROTO_UDP },
-		{ PB_X_IP4_UDP_FRAG_FIRST, SL_PKT_L4, SL_PKT_F_FRAG, SL_IPPROTO_UDP },
+		{ PB_X_IP6_FRAG_LATER, SL_PKT_L4,
+		  SL_PKT_F_FRAG | SL_PKT_F_FRAG_LATER, SL_IPPROTO_UDP },
+		{ PB_X_IP4_UDP_FRAG_FIRST, SL_PKT_L4, SL_PKT_F_FRAG,
+		  SL_IPPROTO_UDP },
 	};
 	unsigned int i;
 
@@ -269,8 +282,11 @@ static void test_parse_fragments_hash_on_addresses_only(void **state)
 		}
 		if (!(cases[i].flags & SL_PKT_F_FRAG_LATER))
 			assert_int_equal(p.l4_off,
-					 pb_off(&b, cases[i].proto == SL_IPPROTO_TCP ?
-						PB_TCP : PB_UDP, 0));
+					 pb_off(&b,
+						cases[i].proto == SL_IPPROTO_TCP
+							? PB_TCP
+							: PB_UDP,
+						0));
 		else
 			assert_int_equal(p.l4_off, pb_off(&b, PB_DATA, 0));
 	}
@@ -384,7 +400,8 @@ static void test_parse_icmp_error_quoting_icmp_has_no_ports(void **state)
 	assert_int_equal(p.key.dport, 0);
 }
 
-static void test_parse_icmp6_error_quoting_first_fragment_has_ports(void **state)
+static void
+test_parse_icmp6_error_quoting_first_fragment_has_ports(void **state)
 {
 	struct pb b;
 	struct sl_pkt p;
@@ -399,7 +416,8 @@ static void test_parse_icmp6_error_quoting_first_fragment_has_ports(void **state
 	assert_int_equal(p.flags, SL_PKT_F_ICMP_INNER);
 }
 
-static void test_parse_icmp_error_quoting_wrong_family_is_bad_version(void **state)
+static void
+test_parse_icmp_error_quoting_wrong_family_is_bad_version(void **state)
 {
 	struct pb b;
 	struct sl_pkt p;
@@ -414,7 +432,8 @@ static void test_parse_icmp_error_quoting_wrong_family_is_bad_version(void **sta
 	assert_int_equal(parse(&b, &p), -SL_DROP_BAD_IP_VERSION);
 }
 
-static void test_parse_icmp_error_without_quoted_ports_is_truncated(void **state)
+static void
+test_parse_icmp_error_without_quoted_ports_is_truncated(void **state)
 {
 	struct pb b;
 	struct sl_pkt p;
@@ -577,7 +596,8 @@ static void test_parse_key_is_zero_padded(void **state)
 static void test_csum_rfc1071_example(void **state)
 {
 	/* RFC 1071 section 3: sum of these words is ddf2 (after fold). */
-	static const sl_u8 data[8] = { 0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7 };
+	static const sl_u8 data[8] = { 0x00, 0x01, 0xf2, 0x03,
+				       0xf4, 0xf5, 0xf6, 0xf7 };
 	sl_u16 c = sl_csum_fold(sl_csum_partial(data, sizeof(data), 0));
 	sl_u8 out[2];
 
@@ -589,8 +609,9 @@ static void test_csum_rfc1071_example(void **state)
 static void test_csum_known_ipv4_header(void **state)
 {
 	/* 192.168.0.1 -> 192.168.0.199, UDP, tot_len 115: checksum b861. */
-	sl_u8 h[20] = { 0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11,
-			0xb8, 0x61, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7 };
+	sl_u8 h[20] = { 0x45, 0x00, 0x00, 0x73, 0x00, 0x00, 0x40,
+			0x00, 0x40, 0x11, 0xb8, 0x61, 0xc0, 0xa8,
+			0x00, 0x01, 0xc0, 0xa8, 0x00, 0xc7 };
 
 	assert_int_equal(sl_csum_ip4_hdr(h), 0);
 	h[10] = h[11] = 0;
@@ -624,7 +645,8 @@ static void test_csum_incremental_update_matches_recompute(void **state)
 
 		/* Address rewrite. */
 		old32 = ip->daddr;
-		new32 = (sl_be32)(((sl_u32)rand_r(&seed) << 16) ^ (sl_u32)rand_r(&seed));
+		new32 = (sl_be32)(((sl_u32)rand_r(&seed) << 16) ^
+				  (sl_u32)rand_r(&seed));
 		ip->daddr = new32;
 		check = sl_csum_update32(ip->check, old32, new32);
 		ip->check = 0;
@@ -635,11 +657,14 @@ static void test_csum_incremental_update_matches_recompute(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_every_combination_fills_kind_offsets_and_key),
-		cmocka_unit_test(test_parse_truncated_at_every_byte_is_truncated),
+		cmocka_unit_test(
+			test_parse_every_combination_fills_kind_offsets_and_key),
+		cmocka_unit_test(
+			test_parse_truncated_at_every_byte_is_truncated),
 		cmocka_unit_test(test_parse_ipv4_options_are_skipped),
 		cmocka_unit_test(test_parse_ipv6_extension_headers_are_walked),
-		cmocka_unit_test(test_parse_more_than_max_ipv6_extension_headers_is_bad),
+		cmocka_unit_test(
+			test_parse_more_than_max_ipv6_extension_headers_is_bad),
 		cmocka_unit_test(test_parse_ipv6_no_next_header_is_ip_other),
 		cmocka_unit_test(test_parse_fragments_hash_on_addresses_only),
 		cmocka_unit_test(test_parse_later_icmp_fragment_is_ip_other),
@@ -648,10 +673,14 @@ int main(void)
 		cmocka_unit_test(test_parse_ndp_without_target_is_truncated),
 		cmocka_unit_test(test_parse_other_ip_and_icmp_are_classified),
 		cmocka_unit_test(test_parse_icmp_of_wrong_family_is_ip_other),
-		cmocka_unit_test(test_parse_icmp_error_quoting_icmp_has_no_ports),
-		cmocka_unit_test(test_parse_icmp6_error_quoting_first_fragment_has_ports),
-		cmocka_unit_test(test_parse_icmp_error_quoting_wrong_family_is_bad_version),
-		cmocka_unit_test(test_parse_icmp_error_without_quoted_ports_is_truncated),
+		cmocka_unit_test(
+			test_parse_icmp_error_quoting_icmp_has_no_ports),
+		cmocka_unit_test(
+			test_parse_icmp6_error_quoting_first_fragment_has_ports),
+		cmocka_unit_test(
+			test_parse_icmp_error_quoting_wrong_family_is_bad_version),
+		cmocka_unit_test(
+			test_parse_icmp_error_without_quoted_ports_is_truncated),
 		cmocka_unit_test(test_parse_ethernet_padding_is_ignored),
 		cmocka_unit_test(test_parse_ipv4_bogus_lengths_are_rejected),
 		cmocka_unit_test(test_parse_l4_bogus_lengths_are_rejected),
@@ -660,7 +689,8 @@ int main(void)
 		cmocka_unit_test(test_parse_key_is_zero_padded),
 		cmocka_unit_test(test_csum_rfc1071_example),
 		cmocka_unit_test(test_csum_known_ipv4_header),
-		cmocka_unit_test(test_csum_incremental_update_matches_recompute),
+		cmocka_unit_test(
+			test_csum_incremental_update_matches_recompute),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

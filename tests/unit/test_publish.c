@@ -44,7 +44,9 @@ static const char *tmp_path(void)
 }
 
 static const struct sl_shm_caps small_caps = {
-	.max_vips = 15, .max_backends = 31, .max_maglev = 8 * M2,
+	.max_vips = 15,
+	.max_backends = 31,
+	.max_maglev = 8 * M2,
 	.max_lcores = 4,
 };
 
@@ -260,8 +262,8 @@ static void test_bad_caps_and_instance_are_refused(void **state)
 	assert_null(sl_shm_create("test", &c, tmp_path(), err, sizeof(err)));
 	assert_int_equal(errno, EINVAL);
 	assert_non_null(strstr(err, "lcores"));
-	assert_null(sl_shm_create("../etc", &small_caps, NULL, err,
-				  sizeof(err)));
+	assert_null(
+		sl_shm_create("../etc", &small_caps, NULL, err, sizeof(err)));
 	assert_int_equal(errno, EINVAL);
 }
 
@@ -285,9 +287,11 @@ static void test_abi_or_magic_mismatch_is_a_clear_error(void **state)
 
 	fd = open(path, O_RDWR | O_CREAT, 0600);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "not sluice, not sluice, not sluice, "
-				   "not sluice, not sluice, not sluice",
-			       70), 70);
+	assert_int_equal(write(fd,
+			       "not sluice, not sluice, not sluice, "
+			       "not sluice, not sluice, not sluice",
+			       70),
+			 70);
 	assert_int_equal(ftruncate(fd, 65536), 0);
 	close(fd);
 	assert_null(sl_shm_create("test", &small_caps, path, err, sizeof(err)));
@@ -393,7 +397,7 @@ static void test_maglev_entries_map_only_to_up_backends(void **state)
 	(void)state;
 	for (i = 0; i < 6; i++)
 		b[i] = be4(20 + i, 8080);
-	b[1].weight = 0;                 /* UP, weight 0: drained */
+	b[1].weight = 0; /* UP, weight 0: drained */
 	b[2].state = SL_BACKEND_DRAINED;
 	b[3].state = SL_BACKEND_DOWN;
 	b[4].weight = 3;
@@ -434,8 +438,8 @@ static void test_maglev_entries_map_only_to_up_backends(void **state)
 	{
 		struct sl_table_params tp = params();
 
-		assert_int_equal(sl_maglev_build(mb, 2, M2, &tp.seed, ref,
-						 order), 0);
+		assert_int_equal(
+			sl_maglev_build(mb, 2, M2, &tp.seed, ref, order), 0);
 	}
 	for (j = 0; j < M2; j++) {
 		sl_u32 got = sl_table_maglev(t)[e->maglev_off + j];
@@ -471,8 +475,8 @@ static void test_vip_without_up_backend_has_no_table(void **state)
 	sl_shm_close(s, true);
 }
 
-static void test_ids_stay_across_republish_adding_vip_removing_backend(
-	void **state)
+static void
+test_ids_stay_across_republish_adding_vip_removing_backend(void **state)
 {
 	struct sl_shm *s = mk_shm(tmp_path(), &small_caps);
 	struct sl_publisher *p = mk_pub(s);
@@ -728,7 +732,8 @@ static void test_reattach_keeps_gen_tables_stats_and_ids(void **state)
 	assert_int_equal(publish(p, v, 2), 0);
 	{
 		int idn = sl_publisher_backend_id(p, &v[1], &b2[2]);
-		const struct sl_backend_entry *be = sl_table_backends(active(s));
+		const struct sl_backend_entry *be =
+			sl_table_backends(active(s));
 
 		assert_int_equal(idn, 2);
 		assert_int_equal(be[idn].epoch, 2);
@@ -738,8 +743,8 @@ static void test_reattach_keeps_gen_tables_stats_and_ids(void **state)
 	sl_shm_close(s, true);
 }
 
-static void test_reattach_to_smaller_file_recreates_only_without_dataplane(
-	void **state)
+static void
+test_reattach_to_smaller_file_recreates_only_without_dataplane(void **state)
 {
 	const char *path = tmp_path();
 	struct sl_shm *s = mk_shm(path, &small_caps);
@@ -766,8 +771,8 @@ static void test_reattach_to_smaller_file_recreates_only_without_dataplane(
 
 /* ---- refusals ---- */
 
-static void test_capacity_overflow_is_an_error_and_publishes_nothing(
-	void **state)
+static void
+test_capacity_overflow_is_an_error_and_publishes_nothing(void **state)
 {
 	struct sl_shm *s = mk_shm(tmp_path(), &small_caps);
 	struct sl_publisher *p = mk_pub(s);
@@ -954,8 +959,8 @@ static sl_u16 naive_frag_owner(struct sl_publisher *p,
 	int any = -1, only = -1;
 
 	for (i = 0; i < n; i++) {
-		if (memcmp(&v[i].addr, &q->addr, 16) || v[i].proto != q->proto ||
-		    v[i].family != q->family)
+		if (memcmp(&v[i].addr, &q->addr, 16) ||
+		    v[i].proto != q->proto || v[i].family != q->family)
 			continue;
 		count++;
 		only = sl_publisher_vip_id(p, &v[i]);
@@ -970,7 +975,9 @@ static sl_u16 naive_frag_owner(struct sl_publisher *p,
 static void test_vip_index_matches_naive_scan_on_random_sets(void **state)
 {
 	static const struct sl_shm_caps caps = {
-		.max_vips = 64, .max_backends = 64, .max_maglev = 64 * 7,
+		.max_vips = 64,
+		.max_backends = 64,
+		.max_maglev = 64 * 7,
 		.max_lcores = 1,
 	};
 	struct sl_shm *s = mk_shm(tmp_path(), &caps);
@@ -1063,9 +1070,9 @@ static void test_state_change_writes_only_what_changed(void **state)
 	assert_int_equal(info.vips_written, 1);
 	assert_int_equal(info.backends_written, 1);
 	assert_int_equal(info.maglev_written, 1);
-	assert_int_equal(sl_table_backends(active(s))
-				 [sl_publisher_backend_id(p, &v[1], &c[2])]
-					 .state,
+	assert_int_equal(sl_table_backends(active(
+				 s))[sl_publisher_backend_id(p, &v[1], &c[2])]
+				 .state,
 			 SL_BACKEND_DOWN);
 	/* ... and again in the other slot, which still holds the old ones. */
 	assert_int_equal(publish(p, v, 2), 0);
@@ -1128,9 +1135,9 @@ static void rmodel_init(struct rmodel *m, uint64_t *x)
 
 	memset(m, 0, sizeof(*m));
 	for (i = 0; i < RV; i++) {
-		m->vpool[i] = vip4(names[i], 10 + i % 4, i < 8 ? 80 + i : 0,
-				   i % 3 ? SL_IPPROTO_TCP : SL_IPPROTO_UDP,
-				   NULL, 0);
+		m->vpool[i] =
+			vip4(names[i], 10 + i % 4, i < 8 ? 80 + i : 0,
+			     i % 3 ? SL_IPPROTO_TCP : SL_IPPROTO_UDP, NULL, 0);
 		if (i % 4 == 3) {
 			m->vpool[i].addr = a6(i);
 			m->vpool[i].family = SL_AF_INET6;
@@ -1183,20 +1190,31 @@ static unsigned rmodel_change(struct rmodel *m, uint64_t *x)
 	struct sl_pub_backend *b = &m->pool[vi][bj];
 
 	switch ((r >> 16) % 20) {
-	case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7:
-		b->state = (enum sl_backend_state)(SL_BACKEND_UP +
-						   (r >> 24) % 3);
+	case 0:
+	case 1:
+	case 2:
+	case 3:
+	case 4:
+	case 5:
+	case 6:
+	case 7:
+		b->state =
+			(enum sl_backend_state)(SL_BACKEND_UP + (r >> 24) % 3);
 		break;
-	case 8: case 9: case 10:
+	case 8:
+	case 9:
+	case 10:
 		b->weight = (sl_u32)((r >> 24) % 4);
 		break;
 	case 11:
 		b->mac[(r >> 24) % 6] ^= 1;
 		break;
-	case 12: case 13:
+	case 12:
+	case 13:
 		m->vip_on[vi] = !m->vip_on[vi];
 		break;
-	case 14: case 15:
+	case 14:
+	case 15:
 		m->be_on[vi][bj] = !m->be_on[vi][bj];
 		break;
 	case 16:
@@ -1272,7 +1290,9 @@ static void fail_one_publish(struct sl_shm *s, struct sl_publisher *p,
 static void test_incremental_slots_equal_a_from_scratch_publish(void **state)
 {
 	static const struct sl_shm_caps caps = {
-		.max_vips = 16, .max_backends = 96, .max_maglev = RV * M2,
+		.max_vips = 16,
+		.max_backends = 96,
+		.max_maglev = RV * M2,
 		.max_lcores = 1,
 	};
 	char path[128], ref_path[160];
@@ -1308,18 +1328,19 @@ static void test_incremental_slots_equal_a_from_scratch_publish(void **state)
 		/* The reference: a new publisher on a copy of the file as
 		 * it is now, which recovers the ids and writes it all. */
 		copy_file(path, ref_path);
-		assert_int_equal(sl_publish(p, m->in, m->n, &m->tp, err,
-					    sizeof(err)), 0);
+		assert_int_equal(
+			sl_publish(p, m->in, m->n, &m->tp, err, sizeof(err)),
+			0);
 		sl_publisher_info(p, &info);
 		reused += info.ids_reused;
 		partial += !info.full_write;
 		rs = mk_shm(ref_path, &caps);
 		assert_true(sl_shm_reattached(rs));
 		rp = mk_pub(rs);
-		assert_int_equal(sl_publish(rp, m->in, m->n, &m->tp, err,
-					    sizeof(err)), 0);
-		assert_int_equal(sl_shm_header(rs)->gen,
-				 sl_shm_header(s)->gen);
+		assert_int_equal(
+			sl_publish(rp, m->in, m->n, &m->tp, err, sizeof(err)),
+			0);
+		assert_int_equal(sl_shm_header(rs)->gen, sl_shm_header(s)->gen);
 		assert_memory_equal(active(rs), active(s), slot_size);
 		for (k = 0; k < m->n; k++)
 			assert_int_equal(sl_publisher_vip_id(rp, &m->in[k]),
@@ -1375,7 +1396,8 @@ static const char *cfg_text =
 	"  interfaces = [ \"lb0\" ]; gateway = \"198.51.100.1\";\n"
 	"  local_address = \"198.51.100.2\"; mtu = 1600;\n"
 	"  fragments = \"drop\";\n"
-	"  flow_table = { size = 1024; tcp_timeout = 60; udp_timeout = 5; }; };\n"
+	"  flow_table = { size = 1024; tcp_timeout = 60; udp_timeout = 5; }; "
+	"};\n"
 	"vips = ( { name = \"web\"; address = \"192.0.2.10\"; port = 80;\n"
 	"  protocol = \"tcp\"; method = \"ipip\"; table_size = 251;\n"
 	"  healthcheck = { type = \"none\"; };\n"
@@ -1450,14 +1472,16 @@ int main(void)
 		cmocka_unit_test(test_bad_caps_and_instance_are_refused),
 		cmocka_unit_test(test_abi_or_magic_mismatch_is_a_clear_error),
 		cmocka_unit_test(test_attach_to_missing_file_says_so),
-		cmocka_unit_test(test_publish_fills_slot_1_and_index_finds_each_vip),
+		cmocka_unit_test(
+			test_publish_fills_slot_1_and_index_finds_each_vip),
 		cmocka_unit_test(test_maglev_entries_map_only_to_up_backends),
 		cmocka_unit_test(test_vip_without_up_backend_has_no_table),
 		cmocka_unit_test(
 			test_ids_stay_across_republish_adding_vip_removing_backend),
 		cmocka_unit_test(
 			test_removed_backend_leaves_unused_id_with_its_epoch),
-		cmocka_unit_test(test_lagging_lcore_blocks_publish_until_it_reports),
+		cmocka_unit_test(
+			test_lagging_lcore_blocks_publish_until_it_reports),
 		cmocka_unit_test(test_dead_or_stale_dataplane_does_not_block),
 		cmocka_unit_test(test_reattach_keeps_gen_tables_stats_and_ids),
 		cmocka_unit_test(
@@ -1465,9 +1489,11 @@ int main(void)
 		cmocka_unit_test(
 			test_capacity_overflow_is_an_error_and_publishes_nothing),
 		cmocka_unit_test(test_bad_input_is_refused_with_its_name),
-		cmocka_unit_test(test_same_input_in_any_order_gives_identical_slots),
+		cmocka_unit_test(
+			test_same_input_in_any_order_gives_identical_slots),
 		cmocka_unit_test(test_only_the_changed_vip_table_is_rebuilt),
-		cmocka_unit_test(test_vip_index_matches_naive_scan_on_random_sets),
+		cmocka_unit_test(
+			test_vip_index_matches_naive_scan_on_random_sets),
 		cmocka_unit_test(test_state_change_writes_only_what_changed),
 		cmocka_unit_test(
 			test_incremental_slots_equal_a_from_scratch_publish),

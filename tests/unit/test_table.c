@@ -105,7 +105,8 @@ static void test_vip_hash_spreads_ipv6_vips(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_vip_hash_spreads_addresses_differing_in_the_last_byte),
+		cmocka_unit_test(
+			test_vip_hash_spreads_addresses_differing_in_the_last_byte),
 		cmocka_unit_test(test_vip_hash_spreads_ports_of_one_address),
 		cmocka_unit_test(test_vip_hash_spreads_ipv6_vips),
 	};
