@@ -36,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "publish.h"
 #include "sluice/parse.h"
 #include "xdp_test.h"
@@ -45,128 +46,12 @@
 #endif
 #define FIXDIR SL_SOURCE_ROOT "/tests/fixtures/"
 
-struct fixture {
-	char name[96];
-	char config[64];
-	char vip[32];
-	bool dpdk_only;
-	bool tx;
-	int reason;
-	sl_u8 *in, *out;
-	size_t in_len, out_len;
-};
-
-static const char *const drop_names[] = {
-#define SL_DROP_NAME(id, name, help) [SL_DROP_##id] = name,
-	SL_DROP_LIST(SL_DROP_NAME)
-#undef SL_DROP_NAME
-};
-
 static void die(const char *fmt, const char *a, unsigned int n)
 {
 	fprintf(stderr, "FAIL: ");
 	fprintf(stderr, fmt, a, n);
 	fprintf(stderr, "\n");
 	exit(1);
-}
-
-static sl_u8 *unhex(const char *s, size_t *len)
-{
-	size_t n = strlen(s), i;
-	sl_u8 *b;
-
-	if (n % 2)
-		return NULL;
-	b = malloc(n / 2 + 1);
-	for (i = 0; b && i < n / 2; i++) {
-		unsigned int v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1) {
-			free(b);
-			return NULL;
-		}
-		b[i] = (sl_u8)v;
-	}
-	*len = n / 2;
-	return b;
-}
-
-/* tests/fixtures/gen_fastpath.py documents the format. */
-static struct fixture *load_fixtures(const char *path, unsigned int *n_out)
-{
-	static char line[16384];
-	struct fixture *fx = NULL, *cur = NULL;
-	char config[64] = "fastpath.conf";
-	unsigned int n = 0, lineno = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		die("%s: cannot open%.0u", path, 0);
-	while (fgets(line, sizeof(line), f)) {
-		char *val = strchr(line, ' ');
-
-		lineno++;
-		if (line[0] == '#')
-			continue;
-		if (line[0] == '\n' || line[0] == '\0') {
-			cur = NULL;
-			continue;
-		}
-		if (!val)
-			die("%s:%u: no value", path, lineno);
-		*val++ = '\0';
-		val[strcspn(val, "\r\n")] = '\0';
-		if (strcmp(line, "config") == 0) {
-			snprintf(config, sizeof(config), "%s", val);
-			continue;
-		}
-		if (!cur) {
-			fx = realloc(fx, (n + 1) * sizeof(*fx));
-			if (!fx)
-				die("%s:%u: out of memory", path, lineno);
-			cur = &fx[n++];
-			memset(cur, 0, sizeof(*cur));
-			snprintf(cur->config, sizeof(cur->config), "%s",
-				 config);
-		}
-		if (strcmp(line, "name") == 0) {
-			snprintf(cur->name, sizeof(cur->name), "%s", val);
-		} else if (strcmp(line, "only") == 0) {
-			cur->dpdk_only = strcmp(val, "dpdk") == 0;
-		} else if (strcmp(line, "vip") == 0) {
-			snprintf(cur->vip, sizeof(cur->vip), "%s", val);
-		} else if (strcmp(line, "verdict") == 0) {
-			cur->tx = strcmp(val, "tx") == 0;
-		} else if (strcmp(line, "reason") == 0) {
-			int i;
-
-			for (i = 0; i < SL_DROP_MAX; i++)
-				if (strcmp(drop_names[i], val) == 0)
-					break;
-			if (i == SL_DROP_MAX)
-				die("%s:%u: unknown reason", path, lineno);
-			cur->reason = i;
-		} else if (strcmp(line, "in") == 0 ||
-			   strcmp(line, "out") == 0) {
-			size_t len = 0;
-			sl_u8 *b = unhex(val, &len);
-
-			if (!b)
-				die("%s:%u: bad hex", path, lineno);
-			if (line[0] == 'i') {
-				cur->in = b;
-				cur->in_len = len;
-			} else {
-				cur->out = b;
-				cur->out_len = len;
-			}
-		} else if (strcmp(line, "port") != 0) {
-			die("%s:%u: unknown key", path, lineno);
-		}
-	}
-	fclose(f);
-	*n_out = n;
-	return fx;
 }
 
 /* ---- the mapping rule ---- */
@@ -190,7 +75,7 @@ static bool is_vip_addr(const struct sl_shm_header *h, const union sl_addr *a,
 }
 
 /* What XDP mode does with a fixture; *why: the reason counted. */
-static enum expect expect(const struct fixture *f,
+static enum expect expect(const struct sl_fixture *f,
 			  const struct sl_shm_header *h, int *why)
 {
 	struct sl_pkt p;
@@ -199,7 +84,7 @@ static enum expect expect(const struct fixture *f,
 	*why = f->reason;
 	if (f->in_len < 14)
 		return E_SKIP;
-	if (f->dpdk_only) {
+	if (strcmp(f->only, "dpdk") == 0) {
 		*why = SL_DROP_UNHANDLED;
 		return kind == SL_PKT_ARP || kind == SL_PKT_NDP ? E_PASS
 								: E_SKIP;
@@ -261,17 +146,20 @@ int main(void)
 	       want_pass[SL_DROP_SLOTS] = { 0 };
 	sl_u64 want_echo = 0, want_too_big = 0, want_tx = 0, ran = 0;
 	unsigned int n, i, failed = 0, skipped = 0, by[4] = { 0 };
-	char dir[] = "/tmp/sl-xdp-fix-XXXXXX", cfg_name[64], path[512];
+	char dir[] = "/tmp/sl-xdp-fix-XXXXXX", cfg_name[64], path[512],
+	     err[512];
 	struct sl_lcore_stats st;
 	struct sl_xdp_pass_stats ps;
 	struct sl_config *cfg;
-	struct fixture *fx;
+	struct sl_fixture *fx;
 	struct sl_xdp *x;
 	int prog;
 
 	xt_require_root("test_xdp_fixtures");
 	xt_pin_cpu(0);
-	fx = load_fixtures(FIXDIR "fastpath.fix", &n);
+	fx = sl_fixtures_load(FIXDIR "fastpath.fix", &n, err, sizeof(err));
+	if (!fx)
+		die("%s%.0u", err, 0);
 	if (n < 40 || !mkdtemp(dir))
 		die("%s: %u fixtures", FIXDIR "fastpath.fix", n);
 	cfg = xt_config(FIXDIR "fastpath.conf");
@@ -281,7 +169,7 @@ int main(void)
 	prog = sl_xdp_prog_fd(x, "sluice_xdp");
 
 	for (i = 0; i < n; i++) {
-		const struct fixture *f = &fx[i];
+		const struct sl_fixture *f = &fx[i];
 		enum expect e;
 		size_t out_len = 0;
 		int act, why, want_act;
@@ -308,7 +196,7 @@ int main(void)
 			fprintf(stderr, "%s: XDP %s, want %s (DPDK %s%s%s)\n",
 				f->name, xt_action(act), xt_action(want_act),
 				f->tx ? "tx" : "drop", f->tx ? "" : " ",
-				f->tx ? "" : drop_names[f->reason]);
+				f->tx ? "" : sl_drop_name(f->reason));
 			failed++;
 		} else if (e == E_TX && (out_len != f->out_len ||
 					 memcmp(out, f->out, out_len))) {
@@ -361,7 +249,7 @@ int main(void)
 			fprintf(stderr,
 				"%s: dropped %llu want %llu, passed %llu "
 				"want %llu\n",
-				i < SL_DROP_MAX ? drop_names[i] : "?",
+				sl_drop_name(i),
 				(unsigned long long)st.drops[i],
 				(unsigned long long)want_drop[i],
 				(unsigned long long)ps.passed[i],
@@ -417,11 +305,7 @@ int main(void)
 	sl_xdp_free(x, false, true);
 	sl_config_free(cfg);
 	rmdir(dir);
-	for (i = 0; i < n; i++) {
-		free(fx[i].in);
-		free(fx[i].out);
-	}
-	free(fx);
+	sl_fixtures_free(fx, n);
 	if (failed) {
 		printf("FAIL: %u failures\n", failed);
 		return 1;

@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "fastpath.h"
+#include "fixture.h"
 #include "flowtab.h"
 #include "neigh.h"
 #include "publish.h"
@@ -48,148 +49,6 @@
 
 static const sl_u8 port_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
 static const sl_u8 gw_mac[6] = { 0x02, 0, 0, 0, 0, 0xfe };
-
-/* ---- the fixture table ---- */
-
-struct fixture {
-	char name[96];
-	char config[64];
-	char vip[32];
-	char only[16];
-	unsigned int port;
-	int verdict; /* SL_VERDICT_* */
-	int reason;  /* enum sl_drop */
-	sl_u8 *in, *out;
-	size_t in_len, out_len;
-};
-
-static const char *const drop_names[] = {
-#define SL_DROP_NAME(id, name, help) [SL_DROP_##id] = name,
-	SL_DROP_LIST(SL_DROP_NAME)
-#undef SL_DROP_NAME
-};
-
-static int drop_by_name(const char *s)
-{
-	int i;
-
-	for (i = 0; i < SL_DROP_MAX; i++)
-		if (strcmp(drop_names[i], s) == 0)
-			return i;
-	return -1;
-}
-
-static sl_u8 *unhex(const char *s, size_t *len)
-{
-	size_t n = strlen(s), i;
-	sl_u8 *b;
-
-	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-		n--;
-	if (n % 2)
-		return NULL;
-	b = malloc(n / 2 + 1);
-	if (!b)
-		return NULL;
-	for (i = 0; i < n / 2; i++) {
-		unsigned int v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1) {
-			free(b);
-			return NULL;
-		}
-		b[i] = (sl_u8)v;
-	}
-	*len = n / 2;
-	return b;
-}
-
-/* Parse the .fix file; fails the test on any malformed line. */
-static struct fixture *load_fixtures(const char *path, unsigned int *n_out)
-{
-	static char line[16384];
-	struct fixture *fx = NULL, *cur = NULL;
-	char config[64] = "fastpath.conf";
-	unsigned int n = 0, lineno = 0;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		fail_msg("%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f)) {
-		char *val = strchr(line, ' ');
-
-		lineno++;
-		if (strlen(line) == sizeof(line) - 1)
-			fail_msg("%s:%u: line too long", path, lineno);
-		if (line[0] == '#')
-			continue;
-		if (line[0] == '\n' || line[0] == '\0') {
-			cur = NULL;
-			continue;
-		}
-		if (!val)
-			fail_msg("%s:%u: no value", path, lineno);
-		*val++ = '\0';
-		val[strcspn(val, "\r\n")] = '\0';
-		if (strcmp(line, "config") == 0) {
-			snprintf(config, sizeof(config), "%s", val);
-			continue;
-		}
-		if (!cur) {
-			fx = realloc(fx, (n + 1) * sizeof(*fx));
-			assert_non_null(fx);
-			cur = &fx[n++];
-			memset(cur, 0, sizeof(*cur));
-			cur->reason = SL_DROP_NONE;
-			snprintf(cur->config, sizeof(cur->config), "%s",
-				 config);
-		}
-		if (strcmp(line, "name") == 0) {
-			snprintf(cur->name, sizeof(cur->name), "%s", val);
-		} else if (strcmp(line, "port") == 0) {
-			cur->port = (unsigned int)atoi(val);
-		} else if (strcmp(line, "only") == 0) {
-			snprintf(cur->only, sizeof(cur->only), "%s", val);
-		} else if (strcmp(line, "vip") == 0) {
-			snprintf(cur->vip, sizeof(cur->vip), "%s", val);
-		} else if (strcmp(line, "verdict") == 0) {
-			if (strcmp(val, "tx") && strcmp(val, "drop"))
-				fail_msg("%s:%u: verdict %s", path, lineno,
-					 val);
-			cur->verdict = strcmp(val, "tx") == 0 ? SL_VERDICT_TX
-							      : SL_VERDICT_DROP;
-		} else if (strcmp(line, "reason") == 0) {
-			cur->reason = drop_by_name(val);
-			if (cur->reason < 0)
-				fail_msg("%s:%u: unknown drop reason %s", path,
-					 lineno, val);
-		} else if (strcmp(line, "in") == 0) {
-			cur->in = unhex(val, &cur->in_len);
-			if (!cur->in || cur->in_len > MAX_FRAME)
-				fail_msg("%s:%u: bad hex", path, lineno);
-		} else if (strcmp(line, "out") == 0) {
-			cur->out = unhex(val, &cur->out_len);
-			if (!cur->out)
-				fail_msg("%s:%u: bad hex", path, lineno);
-		} else {
-			fail_msg("%s:%u: unknown key %s", path, lineno, line);
-		}
-	}
-	fclose(f);
-	*n_out = n;
-	return fx;
-}
-
-static void free_fixtures(struct fixture *fx, unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		free(fx[i].in);
-		free(fx[i].out);
-	}
-	free(fx);
-}
 
 /* ---- the world: config, shared memory, one lcore ---- */
 
@@ -392,16 +251,24 @@ static void test_every_fixture_gives_its_verdict_reason_and_bytes(void **state)
 {
 	struct world *w = world_new(true);
 	unsigned int n, i, failed = 0, ran = 0;
-	struct fixture *fx = load_fixtures(FIXDIR "fastpath.fix", &n);
+	char err[512];
+	struct sl_fixture *fx =
+		sl_fixtures_load(FIXDIR "fastpath.fix", &n, err, sizeof(err));
 	sl_u64 want_drops[SL_DROP_SLOTS] = { 0 };
 	sl_u64 want_replies = 0, want_echo = 0, want_too_big = 0;
 	struct sl_lcore_stats st;
 	static sl_u8 out[HEADROOM + MAX_FRAME + TAILROOM];
 
 	(void)state;
+	if (!fx)
+		fail_msg("%s", err);
 	assert_true(n >= 40);
+	for (i = 0; i < n; i++)
+		if (fx[i].in_len > MAX_FRAME)
+			fail_msg("%s: %zu-byte frame, over %d", fx[i].name,
+				 fx[i].in_len, MAX_FRAME);
 	for (i = 0; i < n; i++) {
-		const struct fixture *f = &fx[i];
+		const struct sl_fixture *f = &fx[i];
 		enum sl_drop reason;
 		size_t out_len = 0;
 		enum sl_verdict v;
@@ -415,16 +282,14 @@ static void test_every_fixture_gives_its_verdict_reason_and_bytes(void **state)
 		if (reason == SL_DROP_MAX) {
 			print_error("%s: bad buffer accounting\n", f->name);
 			failed++;
-		} else if ((int)v != f->verdict ||
-			   (v == SL_VERDICT_DROP && (int)reason != f->reason)) {
+		} else if ((v == SL_VERDICT_TX) != f->tx ||
+			   (v == SL_VERDICT_DROP && reason != f->reason)) {
 			print_error("%s: got %s/%s, want %s/%s\n", f->name,
 				    v == SL_VERDICT_TX ? "tx" : "drop",
 				    v == SL_VERDICT_TX ? "-"
-						       : drop_names[reason],
-				    f->verdict == SL_VERDICT_TX ? "tx" : "drop",
-				    f->verdict == SL_VERDICT_TX
-					    ? "-"
-					    : drop_names[f->reason]);
+						       : sl_drop_name(reason),
+				    f->tx ? "tx" : "drop",
+				    f->tx ? "-" : sl_drop_name(f->reason));
 			failed++;
 		} else if (v == SL_VERDICT_TX &&
 			   (out_len != f->out_len ||
@@ -433,7 +298,7 @@ static void test_every_fixture_gives_its_verdict_reason_and_bytes(void **state)
 			failed++;
 		}
 		/* Answers are told apart by name; forwarded ones name a VIP. */
-		if (f->verdict == SL_VERDICT_DROP)
+		if (!f->tx)
 			want_drops[f->reason]++;
 		else if (f->vip[0])
 			continue;
@@ -453,8 +318,7 @@ static void test_every_fixture_gives_its_verdict_reason_and_bytes(void **state)
 	assert_int_equal(st.rx_packets, ran);
 	for (i = 0; i < SL_DROP_SLOTS; i++)
 		if (st.drops[i] != want_drops[i])
-			fail_msg("drops[%s]: %llu, want %llu",
-				 i < SL_DROP_MAX ? drop_names[i] : "?",
+			fail_msg("drops[%s]: %llu, want %llu", sl_drop_name(i),
 				 (unsigned long long)st.drops[i],
 				 (unsigned long long)want_drops[i]);
 	assert_int_equal(st.arp_replies, want_replies);
@@ -476,7 +340,7 @@ static void test_every_fixture_gives_its_verdict_reason_and_bytes(void **state)
 
 			for (i = 0; i < n; i++)
 				if (strcmp(fx[i].vip, ve->name) == 0 &&
-				    fx[i].verdict == SL_VERDICT_TX) {
+				    fx[i].tx) {
 					want++;
 					want_bytes += fx[i].out_len;
 				}
@@ -496,7 +360,7 @@ static void test_every_fixture_gives_its_verdict_reason_and_bytes(void **state)
 			assert_true(vs.bytes > 0 && vs.bytes < want_bytes);
 		}
 	}
-	free_fixtures(fx, n);
+	sl_fixtures_free(fx, n);
 	world_free(w);
 }
 
