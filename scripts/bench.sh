@@ -182,11 +182,20 @@ bench_dpdk() (
 # hit, UDP, IPv6 and pass-through, beside an empty XDP_PASS and a MAC-swap
 # XDP_TX program in the same run. Targets, net of the harness: <= 100 ns
 # SYN and flow hit, <= 50 ns pass-through.
+#
+# Then the veth row (sl_bench_xdp_veth): xdp-trafficgen through sluiced in
+# XDP mode on a veth of its own, beside a MAC-swap XDP_TX program on the
+# same veth, in the same run; no target. It prints "veth row: skipped:
+# REASON" when it cannot run, which does not change the status.
 bench_xdp() {
+	local rc
 	# shellcheck source=lib/bench-xdp.sh
 	. scripts/lib/bench-xdp.sh
 	sl_bench_xdp "$build" | tee "$build/bench/xdp.txt"
-	return "${PIPESTATUS[0]}"
+	rc=${PIPESTATUS[0]}
+	echo
+	sl_bench_xdp_veth "$build" | tee -a "$build/bench/xdp.txt"
+	return "$rc"
 }
 
 # Control plane (scripts/lib/bench-control.sh, scripts/lib/control-bench.py,
