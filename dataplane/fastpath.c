@@ -753,65 +753,6 @@ vip_packet(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 	return forward(fp, port, b, p, vip, (sl_u32)be, hash, reason);
 }
 
-/*
- * sl_parse() for the common case only: untagged Ethernet, IPv4 without
- * options, not a fragment, TCP or UDP with its header inside the packet.
- * Fills *p with the same bytes sl_parse() would and returns true; returns
- * false for anything else (which sl_parse() then handles, drops included).
- * Each test below is one of sl_parse_ip4/tcp/udp's, narrowed.
- */
-static SL_ALWAYS_INLINE bool parse_fast4(const sl_u8 *d, sl_u32 len,
-					 struct sl_pkt *p)
-{
-	const struct sl_ethhdr *eth = (const struct sl_ethhdr *)d;
-	const struct sl_iphdr *ip = (const struct sl_iphdr *)(d + 14);
-	const struct sl_tcphdr *th = (const struct sl_tcphdr *)(d + 34);
-	const struct sl_udphdr *uh = (const struct sl_udphdr *)(d + 34);
-	sl_u32 tot, l4;
-	sl_u8 proto, tcp_flags = 0;
-
-	if (SL_UNLIKELY(len < 14 + 20 + 8))
-		return false;
-	if (eth->proto != SL_BE16(SL_ETH_P_IP) || ip->ver_ihl != 0x45 ||
-	    (ip->frag_off & SL_BE16(SL_IP4_MF | SL_IP4_OFFMASK)))
-		return false;
-	tot = sl_ntohs(ip->tot_len);
-	if (14 + tot > len)
-		return false;
-	proto = ip->protocol;
-	if (proto == SL_IPPROTO_TCP) {
-		l4 = (sl_u32)SL_TCP_DOFF(th) * 4;
-		if (tot < 20 + 20 || l4 < 20 || 20 + l4 > tot)
-			return false;
-		tcp_flags = th->flags;
-	} else if (proto == SL_IPPROTO_UDP) {
-		if (tot < 20 + 8)
-			return false;
-		l4 = sl_ntohs(uh->len);
-		if (l4 < 8 || 20 + l4 > tot)
-			return false;
-	} else {
-		return false;
-	}
-	sl_memzero(p, sizeof(*p));
-	p->key.src.v4 = ip->saddr;
-	p->key.dst.v4 = ip->daddr;
-	p->key.sport = uh->source; /* TCP and UDP both start with the ports */
-	p->key.dport = uh->dest;
-	p->key.proto = proto;
-	p->key.family = SL_AF_INET;
-	p->l3_off = 14;
-	p->l4_off = 14 + 20;
-	p->l3_len = (sl_u16)tot;
-	p->ethertype = SL_ETH_P_IP;
-	p->family = SL_AF_INET;
-	p->l4proto = proto;
-	p->flags = (ip->frag_off & SL_BE16(SL_IP4_DF)) ? SL_PKT_F_DF : 0;
-	p->ttl = ip->ttl;
-	p->tcp_flags = tcp_flags;
-	return true;
-}
-
 /* Stage 1: parse, find the VIP, hash for the flow table, prefetch the bucket. */
 static SL_ALWAYS_INLINE void
 stage_classify(struct sl_fp *fp, const struct sl_buf *b, struct fp_pkt *st)
@@ -820,7 +761,7 @@ stage_classify(struct sl_fp *fp, const struct sl_buf *b, struct fp_pkt *st)
 
 	st->vid = SL_VIP_EMPTY;
 	st->way = -1;
-	if (SL_LIKELY(parse_fast4(b->data, b->len, &st->p))) {
+	if (SL_LIKELY(sl_parse_fast4(b->data, b->len, &st->p))) {
 		st->kind = SL_PKT_L4;
 		if (SL_UNLIKELY(!t))
 			return;

@@ -12,7 +12,7 @@ PKGS=(
 	libconfig-dev libcmocka-dev libpcap-dev libelf-dev zlib1g-dev
 	linux-libc-dev gcc-multilib
 	iproute2 ethtool iputils-ping tcpdump tshark python3-scapy nginx-light curl
-	procps psmisc
+	procps psmisc valgrind
 )
 
 missing=()

@@ -711,6 +711,70 @@ static SL_ALWAYS_INLINE int sl_parse(const sl_u8 *data, const sl_u8 *end,
 }
 
 /*
+ * sl_parse() for the common case only, for the DPDK fast path (the BPF
+ * program keeps to sl_parse(): a second entry would cost verifier budget): untagged Ethernet, IPv4 without
+ * options, not a fragment, TCP or UDP with its header inside the packet.
+ * Fills *p with the same bytes sl_parse() would and returns 1 (the packet is
+ * then SL_PKT_L4); returns 0 for anything else (which sl_parse() then handles, drops included).
+ * Each test below is one of sl_parse_ip4/tcp/udp's, narrowed.
+ */
+static SL_ALWAYS_INLINE int sl_parse_fast4(const sl_u8 *d, sl_u32 len,
+					   struct sl_pkt *p)
+{
+	const struct sl_ethhdr *eth = (const struct sl_ethhdr *)d;
+	const struct sl_iphdr *ip = (const struct sl_iphdr *)(d + 14);
+	const struct sl_tcphdr *th = (const struct sl_tcphdr *)(d + 34);
+	const struct sl_udphdr *uh = (const struct sl_udphdr *)(d + 34);
+	sl_u32 tot, l4;
+	sl_u8 proto, tcp_flags = 0;
+
+	if (SL_UNLIKELY(len < 14 + 20 + 8))
+		return 0;
+	if (eth->proto != SL_BE16(SL_ETH_P_IP) || ip->ver_ihl != 0x45 ||
+	    (ip->frag_off & SL_BE16(SL_IP4_MF | SL_IP4_OFFMASK)))
+		return 0;
+	tot = sl_ntohs(ip->tot_len);
+	if (14 + tot > len)
+		return 0;
+	proto = ip->protocol;
+	if (proto == SL_IPPROTO_TCP) {
+		/* tot covers the TCP header (and 14 + tot <= len) before it
+		 * is read. */
+		if (tot < 20 + 20)
+			return 0;
+		l4 = (sl_u32)SL_TCP_DOFF(th) * 4;
+		if (l4 < 20 || 20 + l4 > tot)
+			return 0;
+		tcp_flags = th->flags;
+	} else if (proto == SL_IPPROTO_UDP) {
+		if (tot < 20 + 8)
+			return 0;
+		l4 = sl_ntohs(uh->len);
+		if (l4 < 8 || 20 + l4 > tot)
+			return 0;
+	} else {
+		return 0;
+	}
+	sl_memzero(p, sizeof(*p));
+	p->key.src.v4 = ip->saddr;
+	p->key.dst.v4 = ip->daddr;
+	p->key.sport = uh->source; /* TCP and UDP both start with the ports */
+	p->key.dport = uh->dest;
+	p->key.proto = proto;
+	p->key.family = SL_AF_INET;
+	p->l3_off = 14;
+	p->l4_off = 14 + 20;
+	p->l3_len = (sl_u16)tot;
+	p->ethertype = SL_ETH_P_IP;
+	p->family = SL_AF_INET;
+	p->l4proto = proto;
+	p->flags = (ip->frag_off & SL_BE16(SL_IP4_DF)) ? SL_PKT_F_DF : 0;
+	p->ttl = ip->ttl;
+	p->tcp_flags = tcp_flags;
+	return 1;
+}
+
+/*
  * A TCP SYN without ACK opens a new connection. Both dataplanes let such a
  * packet reuse a remembered flow only while its backend is UP: clients
  * reuse ephemeral ports, so an old flow-table entry for the same 5-tuple

@@ -173,6 +173,86 @@ static void test_parse_truncated_at_every_byte_is_truncated(void **state)
 	}
 }
 
+/*
+ * sl_parse_fast4() on exactly len bytes (a heap copy of that size, so a
+ * read past the end is caught under valgrind/ASan) must agree with
+ * sl_parse(): whatever it takes is SL_PKT_L4 with a byte-identical result,
+ * and it takes every packet of its kind (untagged IPv4 without options,
+ * not a fragment, TCP/UDP).
+ */
+static void check_fast4(const sl_u8 *data, unsigned int len, const char *name)
+{
+	sl_u8 *copy = malloc(len ? len : 1);
+	struct sl_pkt slow, fast;
+	int kind, took, eligible;
+
+	assert_non_null(copy);
+	memcpy(copy, data, len);
+	kind = sl_parse(copy, copy + len, &slow);
+	took = sl_parse_fast4(copy, len, &fast);
+	eligible = kind == SL_PKT_L4 && slow.ethertype == SL_ETH_P_IP &&
+		   slow.nvlan == 0 && !(slow.flags & SL_PKT_F_FRAG) &&
+		   slow.l4_off == 14 + 20;
+	free(copy);
+	if (took && (kind != SL_PKT_L4 || memcmp(&slow, &fast, sizeof(fast))))
+		fail_msg("%s (%u bytes): fast parser differs from sl_parse "
+			 "(kind %d)",
+			 name, len, kind);
+	if (eligible && !took)
+		fail_msg("%s (%u bytes): fast parser missed a plain packet",
+			 name, len);
+}
+
+static void test_fast4_parser_agrees_with_sl_parse(void **state)
+{
+	sl_u64 x = 0x9e3779b97f4a7c15ull;
+	unsigned int len;
+	int i, k;
+
+	(void)state;
+	for (i = 0; i < PB_CORPUS_N; i++) {
+		struct pb b;
+
+		pb_corpus(&b, i);
+		for (len = 0; len <= b.len; len++)
+			check_fast4(b.buf, len, b.name);
+	}
+	/* Every IPv4 total length near the headers' sizes, the frame cut
+	 * right after it: the header must not be read beyond the packet. */
+	for (i = 0; i < PB_CORPUS_N; i++) {
+		struct pb b;
+		sl_u16 tot;
+
+		pb_corpus(&b, i);
+		if (b.len < 34 || b.buf[12] != 0x08 || b.buf[13] != 0 ||
+		    b.buf[14] != 0x45)
+			continue;
+		for (tot = 20; tot <= 60 && 14u + tot <= b.len; tot++) {
+			b.buf[16] = (sl_u8)(tot >> 8);
+			b.buf[17] = (sl_u8)tot;
+			check_fast4(b.buf, 14u + tot, b.name);
+		}
+	}
+	/* Mutated headers: lengths, version, flags, ports, protocol. */
+	for (k = 0; k < 50000; k++) {
+		struct pb b;
+		int flips;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		pb_corpus(&b, (int)(x % PB_CORPUS_N));
+		for (flips = 0; flips < 1 + (int)(x >> 60 & 3); flips++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			if (b.len > 0)
+				b.buf[x % (b.len < 64 ? b.len : 64)] ^=
+					(sl_u8)(1u << (x >> 32 & 7));
+		}
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		check_fast4(b.buf,
+			    (x & 1) ? b.len : (unsigned int)(x % (b.len + 1)),
+			    b.name);
+	}
+}
+
 static void test_parse_ipv4_options_are_skipped(void **state)
 {
 	struct pb b;
@@ -662,6 +742,7 @@ int main(void)
 		cmocka_unit_test(
 			test_parse_truncated_at_every_byte_is_truncated),
 		cmocka_unit_test(test_parse_ipv4_options_are_skipped),
+		cmocka_unit_test(test_fast4_parser_agrees_with_sl_parse),
 		cmocka_unit_test(test_parse_ipv6_extension_headers_are_walked),
 		cmocka_unit_test(
 			test_parse_more_than_max_ipv6_extension_headers_is_bad),
