@@ -33,16 +33,13 @@
 	X(TOO_BIG_RATELIMIT, "too_big_ratelimit",                             \
 	  "over MTU, ICMP reply rate-limited")                                \
 	X(NO_NEXTHOP, "no_nexthop", "next-hop MAC address not resolved")      \
-	X(TTL, "ttl", "IP TTL or hop limit expired")                          \
 	X(NO_HEADROOM, "no_headroom", "no room to prepend the encapsulation") \
 	X(TX_FULL, "tx_full", "transmit queue full")                          \
 	X(NON_IP, "non_ip", "neither IP nor ARP")                             \
 	X(UNHANDLED, "unhandled", "not VIP traffic and no exception path")    \
 	X(ICMP_UNMATCHED, "icmp_unmatched",                                   \
 	  "ICMP error for no known VIP flow")                                 \
-	X(NO_TABLE, "no_table", "no table published yet")                     \
-	X(BAD_CHECKSUM, "bad_checksum",                                       \
-	  "checksum of a packet sluice answers is wrong")
+	X(NO_TABLE, "no_table", "no table published yet")
 
 enum sl_drop {
 #define SL_DROP_ENUM(id, name, help) SL_DROP_##id,

@@ -272,7 +272,7 @@ static void set_counters(void)
 		ls->tx_packets = 90;
 		ls->flow_misses = 7;
 		ls->drops[SL_DROP_NOT_VIP] = 4;
-		ls->drops[SL_DROP_TTL] = l;
+		ls->drops[SL_DROP_TOO_BIG] = l;
 		vs[0].packets = 15;
 		vs[0].bytes = 1500;
 		vs[0].new_flows = 3;
@@ -651,8 +651,8 @@ static void test_stats_sum_lcores_and_name_every_drop(void **state)
 	assert_int_equal(drops->n, SL_DROP_MAX - 1); /* all but "none" */
 	assert_null(sl_json_get(drops, "none"));
 	assert_int_equal(u64(drops, "not_vip"), 8);
-	assert_int_equal(u64(drops, "ttl"), 1);
-	assert_int_equal(u64(drops, "bad_checksum"), 0);
+	assert_int_equal(u64(drops, "too_big"), 1);
+	assert_int_equal(u64(drops, "no_table"), 0);
 	sl_json_free(v);
 }
 
@@ -904,8 +904,8 @@ static void test_metrics_exposition_is_well_formed(void **state)
 		      "backend=\"203.0.113.12:80\",result=\"failed\"} 3\n"));
 	assert_non_null(
 		strstr(body, "\nsluice_drops_total{reason=\"not_vip\"} 8\n"));
-	assert_non_null(strstr(
-		body, "\nsluice_drops_total{reason=\"bad_checksum\"} 0\n"));
+	assert_non_null(
+		strstr(body, "\nsluice_drops_total{reason=\"no_table\"} 0\n"));
 	assert_null(strstr(body, "reason=\"none\""));
 	assert_non_null(strstr(body, "\nsluice_rx_packets_total 201\n"));
 	assert_non_null(strstr(body, "\nsluice_dataplane_up 1\n"));
@@ -1132,7 +1132,7 @@ static void test_sluicectl_renders_replies(void **state)
 
 		assert_int_equal(run_sluicectl(exe, a, out, sizeof(out)), 0);
 		assert_non_null(strstr(out, "drops.not_vip"));
-		assert_null(strstr(out, "bad_checksum")); /* zero: skipped */
+		assert_null(strstr(out, "no_table")); /* zero: skipped */
 	}
 	{
 		char *a[] = { exe,   "-s",	     fx.sock, "drain",
