@@ -69,7 +69,21 @@ int sl_flowtab_init(struct sl_flowtab *ft, void *mem, sl_u32 size,
 /* Forget every flow (e.g. after a restart of the table). */
 void sl_flowtab_clear(struct sl_flowtab *ft);
 
+/*
+ * Signature bits of a flow besides its hash: bit 0 set (never 0 = empty) and
+ * bit 1 telling UDP (so expiry is decided from the bucket line alone,
+ * without touching entries).
+ */
+static SL_ALWAYS_INLINE sl_u64 sl_flowtab_sig_bits(sl_u8 proto)
+{
+	return (sl_u64)(1u | (proto == SL_IPPROTO_TCP ? 0u : 2u)) << 32;
+}
+
 #if defined(__SSE4_2__)
+/*
+ * The flow's index hash: bucket index in the low 32 bits, its signature
+ * (see sl_flowtab_sig) in the high 32, computed once per packet.
+ */
 static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
 					       sl_u64 seed)
 {
@@ -85,8 +99,9 @@ static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
 	 */
 	for (i = 0; i < 5; i++)
 		a = __builtin_ia32_crc32di(a, w[i]);
-	return a | (((a ^ (seed >> 32)) * 0x9e3779b97f4a7c15ull) &
-		    0xffffffff00000000ull);
+	return a | ((((a ^ (seed >> 32)) * 0x9e3779b97f4a7c15ull) &
+		     0xfffffffc00000000ull) |
+		    sl_flowtab_sig_bits(k->proto));
 }
 #else
 static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
@@ -101,19 +116,14 @@ static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
 		h *= 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
 	}
-	return h;
+	return (h & 0xfffffffcffffffffull) | sl_flowtab_sig_bits(k->proto);
 }
 #endif
 
-/*
- * Signature of a flow: high half of its index hash, with bit 0 set (never 0 =
- * empty) and bit 1 telling UDP (so expiry is decided from the bucket line
- * alone, without touching entries).
- */
-static SL_ALWAYS_INLINE sl_u32 sl_flowtab_sig(sl_u64 hash, sl_u8 proto)
+/* Signature of a flow: the high half of its index hash. */
+static SL_ALWAYS_INLINE sl_u32 sl_flowtab_sig(sl_u64 hash)
 {
-	return ((sl_u32)(hash >> 32) & ~3u) | 1u |
-	       (proto == SL_IPPROTO_TCP ? 0u : 2u);
+	return (sl_u32)(hash >> 32);
 }
 
 static SL_ALWAYS_INLINE bool sl_flowtab_expired(const struct sl_flowtab *ft,
@@ -181,8 +191,8 @@ static SL_ALWAYS_INLINE int sl_flowtab_match(const struct sl_flowtab *ft,
 					     sl_u64 hash)
 {
 	sl_u32 b = (sl_u32)hash & ft->mask;
-	unsigned int m = sl_flowtab_sig_mask(&ft->buckets[b],
-					     sl_flowtab_sig(hash, key->proto));
+	unsigned int m =
+		sl_flowtab_sig_mask(&ft->buckets[b], sl_flowtab_sig(hash));
 	int w;
 
 	if (!m)
@@ -204,7 +214,7 @@ sl_flowtab_lookup(struct sl_flowtab *ft, const struct sl_flow_key *key,
 {
 	sl_u32 b = (sl_u32)hash & ft->mask;
 	struct sl_flow_bucket *bk = &ft->buckets[b];
-	sl_u32 sig = sl_flowtab_sig(hash, key->proto);
+	sl_u32 sig = sl_flowtab_sig(hash);
 	unsigned int m;
 
 	if (way >= 0 && bk->sig[way] == sig &&
@@ -240,7 +250,7 @@ sl_flowtab_insert(struct sl_flowtab *ft, const struct sl_flow_key *key,
 {
 	sl_u32 b = (sl_u32)hash & ft->mask;
 	struct sl_flow_bucket *bk = &ft->buckets[b];
-	sl_u32 sig = sl_flowtab_sig(hash, key->proto);
+	sl_u32 sig = sl_flowtab_sig(hash);
 	unsigned int w, pick = 0;
 	sl_u32 oldest = 0xffffffffu;
 	struct sl_flow_entry *e;
