@@ -94,11 +94,16 @@ static inline void tx_one(struct sl_txq *t, struct rte_mbuf *m)
 		tx_commit(t);
 }
 
+/* Extra rte_eth_tx_burst calls for what a full queue did not take. */
+#define TX_RETRIES 4
+
 /*
- * Send a burst the fast path returned, with one call: everything a burst
- * yields leaves by the port it came in on. Whatever the queue does not
- * take is freed and counted (tx_full); the buffered path (tx_one) serves
- * the rare packets sluice-dp makes itself.
+ * Send a burst the fast path returned: everything a burst yields leaves by
+ * the port it came in on. A queue that takes only part of it gets a few
+ * more tries (a virtual port's ring, e.g. memif or vhost, drains in steps
+ * while its peer polls; a NIC's ring frees descriptors as it sends), then
+ * whatever it still does not take is freed and counted (tx_full). The
+ * buffered path (tx_one) serves the rare packets sluice-dp makes itself.
  */
 static inline void tx_burst(struct sl_txq *t, struct rte_mbuf **m, uint16_t n,
 			    uint64_t bytes)
@@ -113,6 +118,11 @@ static inline void tx_burst(struct sl_txq *t, struct rte_mbuf **m, uint16_t n,
 	sent = rte_eth_tx_burst(t->port_id, t->queue, m, n);
 	if (unlikely(sent < n)) {
 		uint16_t i;
+		int tries;
+
+		for (tries = 0; tries < TX_RETRIES && sent < n; tries++)
+			sent += rte_eth_tx_burst(t->port_id, t->queue, m + sent,
+						 n - sent);
 
 		for (i = sent; i < n; i++) {
 			bytes -= rte_pktmbuf_pkt_len(m[i]);
