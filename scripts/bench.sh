@@ -73,15 +73,26 @@ bench_dpdk() (
 	)
 	[ "${SL_DPDK_ROWS:-}" = quick ] && rows=("${rows[@]:0:4}")
 
-	fmt='%-20s %8s %-9s %7s %7s %7s %6s %7s %6s %6s %-4s %9s %6s %s\n'
+	fmt='%-20s %8s %-9s %7s %7s %7s %6s %6s %7s %6s %6s %-4s %9s %6s %s\n'
 	# shellcheck disable=SC2059
-	printf "$fmt" row flows vips/be Mpps testpmd ratio ns/pkt cpu_r cpu_tp target met \
+	printf "$fmt" row flows vips/be Mpps testpmd ratio ns/pkt fp_ns cpu_r cpu_tp target met \
 		flowtab_B hit_% "tx/rx, drops" | tee "$tmp"
 
-	# emit NAME FLOWS VIPS/BE TARGET BASE STATS: BASE and STATS are
+	# fp_ns PCAP CONF FLOWS: ns per packet of the fast path alone, without
+	# DPDK (tests/tools/sl-fpsim --bench: same code, same pcap and config,
+	# ~20M packets on the forwarding CPU), so a row's ns/pkt splits into
+	# the fast path and the DPDK shell around it (mbufs, PMD, TX).
+	fp_ns() {
+		local passes=$((20000000 / $3))
+		[ "$passes" -ge 3 ] || passes=3
+		taskset -c "$SL_BENCH_RX_CPU" "$build/tests/tools/sl-fpsim" -c "$2" -i "$1" \
+			--bench "$passes" 2>&1 | sed -n 's/.*fast path \([0-9.]*\) ns.*/\1/p'
+	}
+
+	# emit NAME FLOWS VIPS/BE TARGET BASE STATS [FP_NS]: BASE and STATS are
 	# dp-stats.py lines (BASE may be a bare Mpps: the memif row).
 	emit() {
-		local name=$1 flows=$2 vb=$3 target=$4 bst=$5 st=$6
+		local name=$1 flows=$2 vb=$3 target=$4 bst=$5 st=$6 fpns=${7:--}
 		local mpps cpu base bcpu ratio cratio ns met rx tx dropped hits misses
 		local ftb drops hit note judge
 		kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
@@ -95,7 +106,7 @@ bench_dpdk() (
 		esac
 		if [ -z "$mpps" ] || [ -z "$base" ]; then
 			# shellcheck disable=SC2059
-			printf "$fmt" "$name" "$flows" "$vb" "${mpps:--}" "${base:--}" - - - - \
+			printf "$fmt" "$name" "$flows" "$vb" "${mpps:--}" "${base:--}" - - "$fpns" - - \
 				"$target" no - - "no result (see $work)" | tee -a "$tmp"
 			miss=1
 			return
@@ -125,7 +136,7 @@ bench_dpdk() (
 		fi
 		[ "$met" = yes ] || miss=1
 		# shellcheck disable=SC2059
-		printf "$fmt" "$name" "$flows" "$vb" "$mpps" "$base" "$ratio" "$ns" \
+		printf "$fmt" "$name" "$flows" "$vb" "$mpps" "$base" "$ratio" "$ns" "${fpns:--}" \
 			"$cratio" "${bcpu:--}" "$target" "$met" "$ftb" "$hit" "$note" |
 			tee -a "$tmp"
 	}
@@ -145,7 +156,8 @@ bench_dpdk() (
 		[ "$flows" -ge 100000 ] && target=0.4
 		base=$(sl_dp_testpmd "$pcap") || base=
 		st=$(sl_dp_run "$pcap" "$work/$name.conf") || st=
-		emit "$name" "$flows" "$nv/$((nv * nb))" "$target" "$base" "$st"
+		fpns=$(fp_ns "$pcap" "$work/$name.conf" "$flows") || fpns=
+		emit "$name" "$flows" "$nv/$((nv * nb))" "$target" "$base" "$st" "$fpns"
 	done
 
 	# memif: a testpmd generator (io, replaying a pcap) in a second process.
@@ -165,7 +177,8 @@ bench_dpdk() (
 	{
 		echo "Mpps, testpmd: medians of per-second RX rates (wall clock); ratio = Mpps / testpmd."
 		echo "cpu_r = the same ratio per CPU-second of each forwarding thread (cpu_tp: testpmd's"
-		echo "Mpps per CPU-second); ns/pkt = CPU ns per packet. met judges cpu_r where there is one"
+		echo "Mpps per CPU-second); ns/pkt = CPU ns per packet; fp_ns = of that, the fast path alone"
+		echo "(sl-fpsim --bench, no DPDK: the rest is the DPDK shell). met judges cpu_r where there is one"
 		echo "(time lost to other processes on a shared CPU cancels out), else ratio."
 		echo "target (>= 0.5 x testpmd at 1k flows, >= 0.4 x at 1M) met: $([ $miss -eq 0 ] && echo yes || echo no)"
 	} | tee -a "$tmp"
