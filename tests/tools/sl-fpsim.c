@@ -25,6 +25,7 @@
  * between the fast path and the DPDK shell around it.
  */
 #include <errno.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <getopt.h>
 #include <pcap/pcap.h>
@@ -230,6 +231,7 @@ int main(int argc, char **argv)
 	pcap_t *in, *dead;
 	pcap_dumper_t *out;
 	void *ft_mem;
+	size_t ft_len;
 	int c, rc = 1;
 
 	while ((c = getopt_long(argc, argv, "c:i:o:", opts, NULL)) != -1) {
@@ -308,8 +310,14 @@ int main(int argc, char **argv)
 	conf.icmp_rate = SL_FP_ICMP_RATE;
 	conf.icmp_burst = SL_FP_ICMP_BURST;
 
-	ft_mem =
-		aligned_alloc(64, sl_flowtab_mem_size(cfg->dp.flow_table_size));
+	/* sluice-dp's flow table lives in hugepages: ask for them (THP). */
+	ft_len = sl_flowtab_mem_size(cfg->dp.flow_table_size);
+	ft_mem = mmap(NULL, ft_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ft_mem == MAP_FAILED)
+		ft_mem = NULL;
+	else
+		madvise(ft_mem, ft_len, MADV_HUGEPAGE);
 	if (!ft_mem ||
 	    sl_flowtab_init(&ft, ft_mem, cfg->dp.flow_table_size,
 			    cfg->dp.tcp_timeout, cfg->dp.udp_timeout)) {
@@ -387,7 +395,8 @@ out_in:
 out_fp:
 	sl_fp_detach(&fp);
 out_ft:
-	free(ft_mem);
+	if (ft_mem)
+		munmap(ft_mem, ft_len);
 out_pub:
 	sl_publisher_free(pub);
 out_shm:
