@@ -196,9 +196,10 @@ bench_dpdk() (
 # XDP_TX program in the same run. Targets, net of the harness: <= 100 ns
 # SYN and flow hit, <= 50 ns pass-through.
 #
-# Then the veth row (sl_bench_xdp_veth): xdp-trafficgen through sluiced in
-# XDP mode on a veth of its own, beside a MAC-swap XDP_TX program on the
-# same veth, in the same run; no target. It prints "veth row: skipped:
+# Then the veth row (sl_bench_xdp_veth): an AF_XDP generator (dpdk-testpmd
+# txonly on net_af_xdp) through sluiced in XDP mode on a veth of its own,
+# beside a MAC-swap XDP_TX program on the same veth, in the same run; no
+# target. It prints "veth row: skipped:
 # REASON" when it cannot run, which does not change the status.
 bench_xdp() {
 	local rc
