@@ -274,19 +274,21 @@ static SL_ALWAYS_INLINE sl_u16 classify4(struct sl_fp *fp,
 /* ---- select ---- */
 
 /* A remembered flow still holds while its backend is the same identity,
- * serves this VIP and takes its packets (a new connection: only if UP). */
+ * serves this VIP and takes its packets (a new connection: only if UP).
+ * Whether p opens a connection is asked only of a drained backend. */
 static SL_ALWAYS_INLINE bool flow_valid(const struct sl_table_hdr *t,
 					const struct sl_flow_entry *e,
-					sl_u16 vip_id, bool opens_conn)
+					sl_u16 vip_id, const struct sl_pkt *p)
 {
 	const struct sl_backend_entry *be;
 
 	if (e->backend_id >= t->n_backends || e->vip_id != vip_id)
 		return false;
 	be = &sl_table_backends(t)[e->backend_id];
-	return be->epoch == e->epoch && be->vip_id == vip_id &&
-	       (be->state == SL_BACKEND_UP ||
-		(be->state == SL_BACKEND_DRAINED && !opens_conn));
+	if (be->epoch != e->epoch || be->vip_id != vip_id)
+		return false;
+	return SL_LIKELY(be->state == SL_BACKEND_UP) ||
+	       (be->state == SL_BACKEND_DRAINED && !sl_pkt_opens_conn(p));
 }
 
 /*
@@ -311,7 +313,7 @@ static SL_ALWAYS_INLINE sl_s64 select_backend(struct sl_fp *fp,
 	if (SL_LIKELY(e != NULL)) {
 		*hash = e->flow_hash;
 		if (SL_LIKELY(
-			    flow_valid(t, e, vip->id, sl_pkt_opens_conn(p)))) {
+			    flow_valid(t, e, vip->id, p))) {
 			fp->stats->flow_hits++;
 			return e->backend_id;
 		}
