@@ -4,13 +4,14 @@
  *
  * Key and value types come from include/sluice/table.h, the one definition
  * shared with sluiced. Sizes marked "loader" are placeholders: control/
- * xdp_prog.c sets them from the table file's capacities and the config's
+ * xdp_load.c sets them from the table file's capacities and the config's
  * flow_table.size before load, and reuses the pinned maps of a previous run
  * (/sys/fs/bpf/sluice/<instance>/<name>) when they are compatible.
  *
  * Writers: sluiced writes vip, backend, maglev and params (one thread, in
  * an order that never lets the program see a VIP without its Maglev
- * table); the program writes flow and the stats maps, per CPU, no atomics.
+ * table); the program writes the flow table (shared by all CPUs, no locks:
+ * bpf/flowtab.h) and the stats maps (per CPU, no atomics).
  */
 #ifndef SLUICE_BPF_MAPS_H
 #define SLUICE_BPF_MAPS_H
@@ -30,6 +31,18 @@ struct {
 	__type(key, struct sl_vip_key);
 	__type(value, struct sl_vip_entry);
 } vip_map SEC(".maps");
+
+/*
+ * vip_gen_map: [0] how many times sluiced has changed vip_map; bumped after
+ * each change, before a Maglev table shrinks. Pinned, so a program that a
+ * restarted sluiced is about to replace sees the changes too.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} vip_gen_map SEC(".maps");
 
 /* backend_map: stable backend id -> backend (address, state, epoch, VIP). */
 struct {
@@ -68,19 +81,31 @@ struct {
 } params_map SEC(".maps");
 
 /*
- * flow_map: the flow table, 5-tuple -> backend it was given and its flow
- * hash (LRU). One entry per flow, seen by every CPU, so a flow keeps its
- * backend when the NIC (or a veth, or generic XDP) does not keep it on one
- * CPU. BPF_F_NO_COMMON_LRU: each CPU has its own LRU list and free nodes
- * (max_entries / possible CPUs), so inserting a new flow takes no lock
- * that other CPUs contend for. max_entries is flow_table.size for all CPUs
- * together (sluice-dp: per lcore).
+ * The flow table (bpf/flowtab.h, layout in include/sluice/table.h): one for
+ * all CPUs, so a flow keeps its backend when the NIC (or a veth, or generic
+ * XDP) does not keep it on one CPU. Set-associative, SL_XDP_FLOW_WAYS ways
+ * per bucket; flow_table.size entries for all CPUs together (sluice-dp:
+ * per lcore), rounded up to a power of two of buckets. BPF_F_MMAPABLE: the
+ * value area is page-aligned, so every bucket and every entry is exactly
+ * one cache line (a plain array's values start 56 bytes into a line), and
+ * sluiced clears the table through a mapping.
  */
+
+/* flow_bucket_map: bucket -> signatures and last-seen ticks of its ways. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__uint(max_entries, 1024); /* loader: dataplane.flow_table.size */
-	__type(key, struct sl_flow_key);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 128); /* loader: flow_table.size / WAYS */
+	__type(key, __u32);
+	__type(value, struct sl_xdp_flow_bucket);
+} flow_bucket_map SEC(".maps");
+
+/* flow_map: bucket * WAYS + way -> the flow in that way (key, backend). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1024); /* loader: flow_bucket_map's x WAYS */
+	__type(key, __u32);
 	__type(value, struct sl_xdp_flow);
 } flow_map SEC(".maps");
 
@@ -117,6 +142,46 @@ struct {
 } pass_stats_map SEC(".maps");
 
 /* Program-private state, never read by sluiced. */
+
+/*
+ * classify()'s answer for a packet that is not a fragment, by (address,
+ * port, protocol, family), as of vip_gen_map generation gen: the VIP's
+ * fields the fast path uses, or no VIP (sluice-dp's per-lcore vip_cache).
+ */
+struct sl_xdp_vip_cache {
+	union sl_addr addr;
+	__u32 pp; /* port | proto << 16 | family << 24; 0: empty */
+	__u32 gen;
+	__u32 maglev_size;
+	__u16 id; /* SL_VIP_EMPTY: no VIP */
+	__u8 method;
+	__u8 flags;
+};
+
+#define SL_XDP_VIP_CACHE 256 /* per CPU, direct-mapped */
+
+/* vip_cache_map: this CPU's classify() answers, by a hash of the key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SL_XDP_VIP_CACHE);
+	__type(key, __u32);
+	__type(value, struct sl_xdp_vip_cache);
+} vip_cache_map SEC(".maps");
+
+/* The flow table's clock, cached per CPU (sluice_xdp.bpf.c now_ticks). */
+struct sl_xdp_clock {
+	__u64 jiffies; /* bpf_jiffies64() when ticks was read */
+	__u32 ticks;   /* bpf_ktime_get_coarse_ns() >> SL_FT_TICK_SHIFT */
+	__u32 pad;
+};
+
+/* clock_map: [0] this CPU's cached flow-table time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sl_xdp_clock);
+} clock_map SEC(".maps");
 
 /* Token bucket of ICMP too-big replies: credit in ns x rate, last refill. */
 struct sl_xdp_icmp_bucket {

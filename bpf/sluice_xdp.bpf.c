@@ -29,13 +29,16 @@
  *    flow find it. Other lookup failures drop as no_nexthop. With
  *    xdp_conf.use_fib == 0 (fixture tests, BPF_PROG_TEST_RUN) the MACs are
  *    static and the packet always leaves by XDP_TX;
- *  - flow-table evictions are the LRU map's own and are not counted;
- *  - the flow table is one LRU hash for all CPUs (each CPU with its own
- *    LRU list, bpf/maps.h), where sluice-dp has one per lcore: veths,
- *    generic XDP and some NICs do not keep a flow on one CPU, and a flow
- *    (on a drained backend too) must keep its backend there as well. A
- *    CPU's in-place write of an entry may race another CPU's read; a torn
- *    entry fails the epoch/VIP check and is re-picked.
+ *  - the flow table is one table for all CPUs (bpf/flowtab.h), where
+ *    sluice-dp has one per lcore: veths, generic XDP and some NICs do not
+ *    keep a flow on one CPU, and a flow (on a drained backend too) must
+ *    keep its backend there as well. Otherwise it is sluice-dp's kind of
+ *    table: set-associative, 8 ways, the least recently seen way evicted
+ *    and counted (flow_evictions). No locks: an entry another CPU is
+ *    rewriting fails its check word and is a miss, picked again by Maglev;
+ *  - the answers of classify() are cached per CPU (vip_cache_map) until
+ *    sluiced changes vip_map, as sluice-dp caches them per lcore until
+ *    the table generation changes.
  *
  * Verifier: every step is a global (non-static, __noinline) function, so
  * each is verified once, whatever the paths into it; sl_parse in particular
@@ -52,6 +55,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+#include "flowtab.h"
 #include "maps.h"
 #include "sluice/csum.h"
 #include "sluice/encap.h"
@@ -70,7 +74,7 @@
 /* Load-time settings; the defaults are sluiced's. */
 const volatile struct sl_xdp_conf xdp_conf SEC(".rodata.conf") = {
 	.use_fib = 1,
-	.nr_cpus = 1,	  /* the loader: libbpf_num_possible_cpus() */
+	.flow_mask = 127, /* the loader: flow_bucket_map entries - 1 */
 	.icmp_rate = 100, /* sluice-dp's SL_FP_ICMP_RATE */
 	.icmp_burst = 20, /* SL_FP_ICMP_BURST */
 };
@@ -677,22 +681,117 @@ static __always_inline struct sl_vip_entry *classify(const struct sl_pkt *p)
 	return own->id == SL_VIP_AMBIGUOUS ? NULL : own;
 }
 
-/* ---- step 3: select ---- */
+/* What the fast path needs of a packet's VIP. */
+struct vip_sel {
+	__u32 maglev_size;
+	__u16 id; /* or SL_VIP_AMBIGUOUS: a fragment of no single VIP */
+	__u8 method;
+	__u8 flags;
+};
 
-static __always_inline __u32 now_ticks(void)
+static __always_inline void vip_sel_of(struct vip_sel *v,
+				       const struct sl_vip_entry *e)
 {
-	return (__u32)(bpf_ktime_get_coarse_ns() >> 30) + 1;
+	v->maglev_size = e->maglev_size;
+	v->id = e->id;
+	v->method = e->method;
+	v->flags = e->flags;
 }
 
-/* Idle timeout in 2^30 ns ticks, rounded up. */
-static __always_inline bool flow_expired(const struct sl_xdp_flow *e,
-					 const struct sl_table_params *prm,
-					 sl_u8 proto, __u32 now)
+/*
+ * classify() through this CPU's cache, for every packet that is not a
+ * fragment: classify() is a pure function of the destination address,
+ * port, protocol and vip_map, so an answer, "no VIP" included, holds until
+ * sluiced changes vip_map and bumps vip_gen_map, which is read before
+ * vip_map. A hit costs a few loads where a miss costs one or two hash map
+ * lookups (jhash over 20 bytes each). False: no VIP.
+ */
+static __always_inline bool classify_cached(const struct sl_pkt *p,
+					    struct vip_sel *v)
 {
-	__u64 t = proto == SL_IPPROTO_TCP ? prm->tcp_timeout : prm->udp_timeout;
+	const union sl_addr *a = &p->key.dst;
+	const struct sl_vip_entry *vip;
+	struct sl_xdp_vip_cache *c;
+	__u32 zero = 0, i, g, pp;
+	const __u32 *gen;
 
-	return now - e->seen >
-	       (__u32)((t * SL_NS_PER_S + (1u << 30) - 1) >> 30);
+	gen = bpf_map_lookup_elem(&vip_gen_map, &zero);
+	if (!gen || (p->flags & SL_PKT_F_FRAG)) {
+		vip = classify(p);
+		if (vip)
+			vip_sel_of(v, vip);
+		return vip != NULL;
+	}
+	g = *gen;
+	pp = (__u32)p->key.dport | (__u32)p->key.proto << 16 |
+	     (__u32)p->key.family << 24;
+	i = (__u32)((((__u64)(a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3]) << 32 |
+		      pp) *
+		     0x9e3779b97f4a7c15ull) >>
+		    56);
+	c = bpf_map_lookup_elem(&vip_cache_map, &i);
+	if (c && c->pp == pp && c->gen == g && c->addr.w[0] == a->w[0] &&
+	    c->addr.w[1] == a->w[1] && c->addr.w[2] == a->w[2] &&
+	    c->addr.w[3] == a->w[3]) {
+		v->maglev_size = c->maglev_size;
+		v->id = c->id;
+		v->method = c->method;
+		v->flags = c->flags;
+		return c->id != SL_VIP_EMPTY;
+	}
+	vip = classify(p);
+	if (vip)
+		vip_sel_of(v, vip);
+	if (c) {
+		c->addr = *a;
+		c->pp = pp;
+		c->gen = g;
+		c->maglev_size = vip ? vip->maglev_size : 0;
+		c->id = vip ? vip->id : SL_VIP_EMPTY;
+		c->method = vip ? vip->method : 0;
+		c->flags = vip ? vip->flags : 0;
+	}
+	return vip != NULL;
+}
+
+/* ---- step 3: select ---- */
+
+/*
+ * Flow-table time: ticks of 2^20 ns (about 1 ms), modulo 2^32 (49 days;
+ * flowtab.h ft_age takes differences as signed, idle timeouts are at most
+ * a day). Fine enough that the least recently seen way of a bucket is
+ * told apart from a flow that just arrived (sluice-dp, per lcore, counts
+ * in seconds).
+ */
+#define SL_FT_TICK_SHIFT 20
+
+/*
+ * The coarse clock moves once a jiffy, so each CPU keeps its last reading
+ * and reads it again only when jiffies (one load, inlined by the verifier)
+ * has moved: a helper call less per packet.
+ */
+static __always_inline __u32 now_ticks(void)
+{
+	struct sl_xdp_clock *c;
+	__u64 j = bpf_jiffies64();
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&clock_map, &zero);
+	if (!c)
+		return (__u32)(bpf_ktime_get_coarse_ns() >> SL_FT_TICK_SHIFT);
+	if (c->jiffies != j) {
+		c->jiffies = j;
+		c->ticks =
+			(__u32)(bpf_ktime_get_coarse_ns() >> SL_FT_TICK_SHIFT);
+	}
+	return c->ticks;
+}
+
+/* An idle timeout of s seconds in ticks, rounded up. */
+static __always_inline __u32 ticks(__u64 s)
+{
+	return (__u32)((s * SL_NS_PER_S + (1u << SL_FT_TICK_SHIFT) - 1) >>
+		       SL_FT_TICK_SHIFT);
 }
 
 static __always_inline bool flow_valid(const struct sl_xdp_flow *e,
@@ -710,76 +809,136 @@ static __always_inline bool flow_valid(const struct sl_xdp_flow *e,
 }
 
 /*
- * The keyed flow hash (SipHash-1-3), for a flow's first packet only. A
- * subprogram of its own: inlined, its spills would be in sl_xdp_select's
- * frame and the call chain's stack would pass 512 bytes.
+ * The keyed flow hash, sl_flow_hash() (SipHash-1-3 over the 40-byte key),
+ * for a flow's first packet only. The same bits, read as 32-bit words:
+ * the key is 4-byte aligned, and through hash.h's byte pointer clang
+ * assembles every word from 8 byte loads. test_parity holds the two
+ * equal (sluice-dp calls sl_flow_hash). A subprogram of its own: inlined,
+ * its spills would be in sl_xdp_select's frame and the call chain's stack
+ * would pass 512 bytes.
  */
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "flow_hash reads the key's words little-endian, as SipHash does"
+#endif
 static __noinline __u64 flow_hash(const struct sl_flow_key *key,
 				  const struct sl_table_params *prm)
 {
-	return sl_flow_hash(key, &prm->seed);
+	const __u32 *w = (const __u32 *)key;
+	__u64 k0 = prm->seed.k0, k1 = prm->seed.k1, m;
+	__u64 v0 = 0x736f6d6570736575ull ^ k0;
+	__u64 v1 = 0x646f72616e646f6dull ^ k1;
+	__u64 v2 = 0x6c7967656e657261ull ^ k0;
+	__u64 v3 = 0x7465646279746573ull ^ k1;
+	int i;
+
+	SL_UNROLL
+	for (i = 0; i < 5; i++) {
+		m = (__u64)w[2 * i] | (__u64)w[2 * i + 1] << 32;
+		v3 ^= m;
+		SL_SIPROUND(v0, v1, v2, v3);
+		v0 ^= m;
+	}
+	m = (__u64)sizeof(*key) << 56;
+	v3 ^= m;
+	SL_SIPROUND(v0, v1, v2, v3);
+	v0 ^= m;
+	v2 ^= 0xff;
+	SL_SIPROUND(v0, v1, v2, v3);
+	SL_SIPROUND(v0, v1, v2, v3);
+	SL_SIPROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* Maglev's backend for flow hash h: maglev[h % M], or NULL (*id set). */
+static __always_inline const struct sl_backend_entry *
+maglev_pick(const struct vip_sel *vip, __u64 h, __u32 *id)
+{
+	const struct sl_backend_entry *be;
+	__u32 vip_id = vip->id, idx;
+	const __u32 *slot;
+	void *table;
+
+	if (vip->maglev_size == 0)
+		return NULL;
+	table = bpf_map_lookup_elem(&maglev_map, &vip_id);
+	if (!table)
+		return NULL;
+	idx = (__u32)(h % vip->maglev_size);
+	slot = bpf_map_lookup_elem(table, &idx);
+	if (!slot)
+		return NULL;
+	*id = *slot;
+	be = bpf_map_lookup_elem(&backend_map, id);
+	/* Another VIP's backend only while a republication is half done. */
+	if (!be || be->vip_id != vip_id)
+		return NULL;
+	return be;
 }
 
 /*
  * The backend for a flow of vip: the flow table's choice while it is still
  * valid, else Maglev's (remembered). Returns the backend id or -1, and the
- * flow hash in *hash: a hit reuses the one stored with the flow, as
- * sluice-dp does, so SipHash runs only for a flow's first packet.
+ * flow hash in *hash: a hit or a re-pick reuses the one stored with the
+ * flow, as sluice-dp does, so SipHash runs only for a flow's first packet.
+ *
+ * SipHash and Maglev run after the table has answered, for a TCP SYN too:
+ * computing them first, while a cold bucket line is on its way, gained
+ * nothing measurable with a cold 1M-entry table (bench_xdp: 297 against
+ * 299 ns) and cost a SYN that hits the table 30 ns (78 against 108 ns).
  */
-static __always_inline __s64 select_backend(const struct sl_vip_entry *vip,
+static __always_inline __s64 select_backend(const struct vip_sel *vip,
 					    const struct sl_flow_key *key,
 					    const struct sl_table_params *prm,
 					    bool opens_conn,
 					    struct sl_lcore_stats *st,
 					    __u64 *hash)
 {
-	__u32 vip_id = vip->id, now = now_ticks(), idx, id;
 	const struct sl_backend_entry *be;
-	struct sl_xdp_flow *e, v;
-	struct sl_vip_stats *vs;
+	__u32 vip_id = vip->id, id = 0, w;
+	struct sl_xdp_flow *e = NULL;
 	struct sl_backend_stats *bs;
-	const __u32 *slot;
-	void *table;
-	__u64 h;
+	struct sl_vip_stats *vs;
+	bool evicted = false;
+	struct ft_ref r;
+	struct ft_ttl t;
+	__u64 h = 0;
+	int found;
 
-	e = bpf_map_lookup_elem(&flow_map, key);
-	if (e && !flow_expired(e, prm, key->proto, now)) {
-		if (flow_valid(e, vip_id, opens_conn)) {
-			st->flow_hits++;
-			if (e->seen != now)
-				e->seen = now;
-			*hash = e->hash;
-			return e->backend_id;
+	if (!ft_ref(&r, key, &prm->seed, xdp_conf.flow_mask))
+		return -1;
+	t.now = now_ticks();
+	/* The key's own timeout, all a hit needs; a miss takes both. */
+	t.tcp = ticks(key->proto == SL_IPPROTO_TCP ? prm->tcp_timeout
+						   : prm->udp_timeout);
+	t.udp = t.tcp;
+	found = ft_find(&r, key, &e);
+	if (found >= 0 && e) {
+		w = (__u32)found & (SL_XDP_FLOW_WAYS - 1);
+		if (!ft_expired(&t, r.sig, r.bk->seen[w])) {
+			if (r.bk->seen[w] != t.now)
+				r.bk->seen[w] = t.now;
+			if (flow_valid(e, vip_id, opens_conn)) {
+				st->flow_hits++;
+				*hash = e->hash;
+				return e->backend_id;
+			}
+			st->flow_repicks++;
 		}
-		st->flow_repicks++;
+		h = e->hash;
+	} else {
+		h = flow_hash(key, prm);
+		t.tcp = ticks(prm->tcp_timeout);
+		t.udp = ticks(prm->udp_timeout);
+		w = ft_victim(&r, &t, &evicted);
+		e = ft_entry(&r, w);
 	}
-	/* A miss, or an expired entry (a miss that reuses the entry). */
-	h = flow_hash(key, prm);
 	*hash = h;
-	if (vip->maglev_size == 0)
+	be = maglev_pick(vip, h, &id);
+	if (!be || !e)
 		return -1;
-	table = bpf_map_lookup_elem(&maglev_map, &vip_id);
-	if (!table)
-		return -1;
-	idx = (__u32)(h % vip->maglev_size);
-	slot = bpf_map_lookup_elem(table, &idx);
-	if (!slot)
-		return -1;
-	id = *slot;
-	be = bpf_map_lookup_elem(&backend_map, &id);
-	/* Another VIP's backend only while a republication is half done. */
-	if (!be || be->vip_id != vip_id)
-		return -1;
-	v.backend_id = id;
-	v.epoch = be->epoch;
-	v.vip_id = (__u16)vip_id;
-	v.pad = 0;
-	v.seen = now;
-	v.hash = h;
-	if (e)
-		*e = v;
-	else
-		bpf_map_update_elem(&flow_map, key, &v, BPF_ANY);
+	ft_write(&r, w, e, key, t.now, h, id, be->epoch, (__u16)vip_id);
+	if (evicted)
+		st->flow_evictions++;
 	st->flow_misses++;
 	vs = bpf_map_lookup_elem(&vip_stats_map, &vip_id);
 	if (vs)
@@ -806,23 +965,22 @@ struct sl_xdp_sel {
 __noinline int sl_xdp_select(struct sl_pkt *p, struct sl_xdp_sel *sel)
 {
 	const struct sl_table_params *prm;
-	const struct sl_vip_entry *vip;
 	struct sl_lcore_stats *st;
 	__u32 zero = 0, vip_id;
+	struct vip_sel vip;
 	__u64 hash = 0;
 	__s64 be;
 
 	if (!p || !sel)
 		return XDP_PASS;
-	vip = classify(p);
-	if (!vip)
+	if (!classify_cached(p, &vip))
 		return pass(p->flags & SL_PKT_F_ICMP_INNER
 				    ? SL_DROP_ICMP_UNMATCHED
 				    : SL_DROP_NOT_VIP);
-	vip_id = vip->id;
+	vip_id = vip.id;
 	if (vip_id == SL_VIP_AMBIGUOUS)
 		return drop(SL_DROP_FRAG_AMBIGUOUS);
-	if ((p->flags & SL_PKT_F_FRAG) && (vip->flags & SL_VIP_F_FRAG_DROP)) {
+	if ((p->flags & SL_PKT_F_FRAG) && (vip.flags & SL_VIP_F_FRAG_DROP)) {
 		vip_drop(vip_id);
 		return drop(SL_DROP_FRAGMENT);
 	}
@@ -830,7 +988,8 @@ __noinline int sl_xdp_select(struct sl_pkt *p, struct sl_xdp_sel *sel)
 	st = lcore_stats();
 	if (!prm || !st)
 		return XDP_PASS;
-	be = select_backend(vip, &p->key, prm, sl_pkt_opens_conn(p), st, &hash);
+	be = select_backend(&vip, &p->key, prm, sl_pkt_opens_conn(p), st,
+			    &hash);
 	if (be < 0) {
 		vip_drop(vip_id);
 		return drop(SL_DROP_NO_BACKEND);
@@ -838,7 +997,7 @@ __noinline int sl_xdp_select(struct sl_pkt *p, struct sl_xdp_sel *sel)
 	if (p->flags & SL_PKT_F_ICMP_INNER)
 		st->icmp_errors_forwarded++;
 	sel->hash = hash;
-	sel->vip = vip_id | (__u32)vip->method << 16;
+	sel->vip = vip_id | (__u32)vip.method << 16;
 	sel->be_id = (__u32)be;
 	return SL_XDP_FORWARD;
 }

@@ -151,7 +151,11 @@ int sl_xdp_stats(const struct sl_xdp *x, struct sl_lcore_stats *total,
 		 struct sl_backend_stats *bes, unsigned int nb);
 int sl_xdp_passed(const struct sl_xdp *x, struct sl_xdp_pass_stats *out);
 
-/* Forget every flow of every CPU (e.g. when the ids were reset). */
+/*
+ * Forget every flow (e.g. when the ids were reset): the flow table is
+ * cleared through a mapping of its maps. Returns how many flows it held,
+ * or -errno.
+ */
 int sl_xdp_flush_flows(struct sl_xdp *x);
 
 #endif /* SLUICE_CONTROL_XDP_H */

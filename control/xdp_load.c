@@ -7,15 +7,20 @@
  * its .rodata.conf written, map sizes set from the table file's capacities,
  * and with a pin directory every map gets a pin path: libbpf then reuses a
  * compatible pinned map of a previous run, or creates and pins a new one.
- * When the pinned maps do not fit (a capacity or flow_table.size changed)
- * they are unpinned and the load is retried once with new maps: the flow
- * table starts empty, nothing else is lost (the tables are re-sent).
+ * Pinned maps that do not fit (a capacity or flow_table.size changed, or
+ * an older layout, such as the LRU hash flow_map of earlier versions) are
+ * found before the load, named in the log, unpinned, and new maps are
+ * made: the flow table starts empty, nothing else is lost (the tables are
+ * re-sent). A load that still fails with pins present is retried once
+ * without them.
  *
  * Sync order (the program may run on any CPU during it): params, backends,
  * Maglev tables that grow or are new, vip_map updates, vip_map deletes,
- * Maglev tables that shrink, Maglev tables of VIPs that are gone. So a VIP
- * key is only ever visible with a Maglev table whose size covers the M in
- * its entry, and a backend id is in backend_map before any table names it.
+ * vip_gen_map bumped (the program's per-CPU caches of vip_map answers
+ * expire), Maglev tables that shrink, Maglev tables of VIPs that are gone.
+ * So a VIP key is only ever visible with a Maglev table whose size covers
+ * the M in its entry, and a backend id is in backend_map before any table
+ * names it.
  * A backend entry is rewritten in place (36 bytes, not atomic): a packet
  * racing the write of an id given to a new identity may see it torn; the
  * epoch check makes such a flow re-pick at its next packet.
@@ -29,9 +34,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -39,6 +46,7 @@
 #include <linux/if_link.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "publish.h"
 #include "sluice_xdp.skel.h"
 #include "xdp.h"
@@ -52,19 +60,27 @@ enum map_idx {
 	M_MAGLEV,
 	M_PARAMS,
 	M_FLOW,
+	M_FLOWB,
 	M_LCORE,
 	M_VIPST,
 	M_BEST,
 	M_PASS,
+	M_VIPGEN,
 	M_COUNT
 };
 
 static const char *const map_names[M_COUNT] = {
-	[M_VIP] = "vip_map",	     [M_BACKEND] = "backend_map",
-	[M_MAGLEV] = "maglev_map",   [M_PARAMS] = "params_map",
-	[M_FLOW] = "flow_map",	     [M_LCORE] = "lcore_stats_map",
-	[M_VIPST] = "vip_stats_map", [M_BEST] = "backend_stats_map",
+	[M_VIP] = "vip_map",
+	[M_BACKEND] = "backend_map",
+	[M_MAGLEV] = "maglev_map",
+	[M_PARAMS] = "params_map",
+	[M_FLOW] = "flow_map",
+	[M_FLOWB] = "flow_bucket_map",
+	[M_LCORE] = "lcore_stats_map",
+	[M_VIPST] = "vip_stats_map",
+	[M_BEST] = "backend_stats_map",
 	[M_PASS] = "pass_stats_map",
+	[M_VIPGEN] = "vip_gen_map",
 };
 
 /* What a VIP id's slot of maglev_map holds now. */
@@ -81,10 +97,12 @@ struct sl_xdp {
 	char prog_name[64];
 	char pin_dir[256];
 	bool reused;
+	bool pins_replaced; /* pinned maps that did not fit were removed */
 
 	struct sl_shm *shm;
 	struct sl_publisher *pub;
 	sl_u32 max_vips, max_backends, max_vip_index;
+	sl_u32 flow_buckets;  /* flow_bucket_map entries */
 	struct installed *mg; /* [max_vips] */
 	sl_u32 *keys_buf;     /* 0 .. max M - 1, for batch updates */
 	sl_u32 keys_len;
@@ -189,6 +207,67 @@ static int set_rodata(struct bpf_object *obj, const struct sl_xdp_conf *conf)
 	return 0;
 }
 
+/* Buckets of a flow table of size entries: a power of two, >= size / WAYS. */
+static sl_u32 flow_buckets(sl_u32 size)
+{
+	sl_u32 n = 1;
+
+	while ((sl_u64)n * SL_XDP_FLOW_WAYS < size && n < (1u << 26))
+		n <<= 1;
+	return n;
+}
+
+static void set_size(struct bpf_object *obj, const char *name, sl_u32 n)
+{
+	bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, name), n);
+}
+
+/*
+ * Whether the maps pinned in x->pin_dir fit the object's (libbpf's reuse
+ * test: type, sizes, entries, flags). When one does not, says which and
+ * why in msg: the caller starts afresh rather than fail the load.
+ */
+static bool pins_fit(const struct sl_xdp *x, char *msg, size_t len)
+{
+	struct bpf_map_info info;
+	char path[PATH_MAX];
+	struct bpf_map *m;
+	__u32 ilen;
+	int i, fd;
+	bool fit;
+
+	for (i = 0; i < M_COUNT; i++) {
+		m = bpf_object__find_map_by_name(x->obj, map_names[i]);
+		snprintf(path, sizeof(path), "%s/%s", x->pin_dir, map_names[i]);
+		fd = bpf_obj_get(path);
+		if (!m || fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		ilen = sizeof(info);
+		fit = bpf_obj_get_info_by_fd(fd, &info, &ilen) == 0 &&
+		      info.type == bpf_map__type(m) &&
+		      info.key_size == bpf_map__key_size(m) &&
+		      info.value_size == bpf_map__value_size(m) &&
+		      info.max_entries == bpf_map__max_entries(m) &&
+		      info.map_flags == bpf_map__map_flags(m);
+		close(fd);
+		if (fit)
+			continue;
+		snprintf(msg, len,
+			 "%s (%s, %u entries of %u bytes, flags %#x) does not "
+			 "fit this program's (%s, %u entries of %u bytes, "
+			 "flags %#x)",
+			 map_names[i],
+			 libbpf_bpf_map_type_str(info.type) ?: "?",
+			 info.max_entries, info.value_size, info.map_flags,
+			 libbpf_bpf_map_type_str(bpf_map__type(m)) ?: "?",
+			 bpf_map__max_entries(m), bpf_map__value_size(m),
+			 bpf_map__map_flags(m));
+		return false;
+	}
+	return true;
+}
+
 static int load_once(struct sl_xdp *x, const struct sl_xdp_opts *o,
 		     sl_u32 flow_size, char *err, size_t errlen)
 {
@@ -197,7 +276,7 @@ static int load_once(struct sl_xdp *x, const struct sl_xdp_opts *o,
 	size_t len = o->obj_len;
 	struct sl_xdp_conf conf;
 	struct bpf_map *m;
-	char path[PATH_MAX];
+	char path[PATH_MAX], stale[512];
 	int i, rc;
 
 	if (!elf)
@@ -210,30 +289,20 @@ static int load_once(struct sl_xdp *x, const struct sl_xdp_opts *o,
 		return rc;
 	}
 	conf = o->conf;
-	if (!conf.nr_cpus)
-		conf.nr_cpus = (sl_u16)ncpus();
+	x->flow_buckets = flow_buckets(flow_size);
+	conf.flow_mask = x->flow_buckets - 1;
 	rc = set_rodata(x->obj, &conf);
 	if (rc) {
 		snprintf(err, errlen, "XDP program: no .rodata.conf section");
 		return rc;
 	}
-	bpf_map__set_max_entries(
-		bpf_object__find_map_by_name(x->obj, "vip_map"),
-		x->max_vip_index);
-	bpf_map__set_max_entries(
-		bpf_object__find_map_by_name(x->obj, "backend_map"),
-		x->max_backends);
-	bpf_map__set_max_entries(
-		bpf_object__find_map_by_name(x->obj, "maglev_map"),
-		x->max_vips);
-	bpf_map__set_max_entries(
-		bpf_object__find_map_by_name(x->obj, "flow_map"), flow_size);
-	bpf_map__set_max_entries(
-		bpf_object__find_map_by_name(x->obj, "vip_stats_map"),
-		x->max_vips);
-	bpf_map__set_max_entries(
-		bpf_object__find_map_by_name(x->obj, "backend_stats_map"),
-		x->max_backends);
+	set_size(x->obj, "vip_map", x->max_vip_index);
+	set_size(x->obj, "backend_map", x->max_backends);
+	set_size(x->obj, "maglev_map", x->max_vips);
+	set_size(x->obj, "flow_bucket_map", x->flow_buckets);
+	set_size(x->obj, "flow_map", x->flow_buckets * SL_XDP_FLOW_WAYS);
+	set_size(x->obj, "vip_stats_map", x->max_vips);
+	set_size(x->obj, "backend_stats_map", x->max_backends);
 	if (x->pin_dir[0]) {
 		for (i = 0; i < M_COUNT; i++) {
 			m = bpf_object__find_map_by_name(x->obj, map_names[i]);
@@ -242,6 +311,18 @@ static int load_once(struct sl_xdp *x, const struct sl_xdp_opts *o,
 			snprintf(path, sizeof(path), "%s/%s", x->pin_dir,
 				 map_names[i]);
 			bpf_map__set_pin_path(m, path);
+		}
+		if (pins_present(x->pin_dir) &&
+		    !pins_fit(x, stale, sizeof(stale))) {
+			/* Another size or layout (an older sluiced's LRU
+			 * flow_map): start afresh, flows are picked again. */
+			sl_log(LOG_NOTICE,
+			       "XDP: pinned map %s; replacing the pinned maps "
+			       "of the previous run in %s (its flow table and "
+			       "counters start empty)",
+			       stale, x->pin_dir);
+			unpin_all(x->pin_dir);
+			x->pins_replaced = true;
 		}
 	}
 	/* Quiet: a failed reuse is expected and retried; the caller reports. */
@@ -330,8 +411,12 @@ struct sl_xdp *sl_xdp_new(const struct sl_config *cfg,
 	}
 	had_pins = x->pin_dir[0] && pins_present(x->pin_dir);
 	rc = load_once(x, o, cfg->dp.flow_table_size, err, errlen);
-	if (rc && had_pins) {
-		/* Pinned maps of another size or layout: start them afresh. */
+	if (rc && had_pins && !x->pins_replaced) {
+		/* Pinned maps libbpf would not reuse: start them afresh. */
+		sl_log(LOG_NOTICE,
+		       "XDP: %s; replacing the pinned maps of the previous run "
+		       "in %s (its flow table and counters start empty)",
+		       err, x->pin_dir);
 		bpf_object__close(x->obj);
 		x->obj = NULL;
 		unpin_all(x->pin_dir);
@@ -340,7 +425,7 @@ struct sl_xdp *sl_xdp_new(const struct sl_config *cfg,
 	}
 	if (rc)
 		goto fail;
-	x->reused = had_pins;
+	x->reused = had_pins && !x->pins_replaced;
 	/*
 	 * Pinned maps but a new table file: ids and epochs start over, so a
 	 * remembered (id, epoch) could name another backend. Forget the flows.
@@ -553,6 +638,25 @@ static int sync_maglev(struct sl_xdp *x, const struct sl_table_hdr *t,
 	return 0;
 }
 
+/*
+ * After vip_map has changed: the program's cached classifications (one
+ * cache per CPU, vip_cache_map) are of an older generation from now on.
+ */
+static int bump_vip_gen(struct sl_xdp *x, char *err, size_t errlen)
+{
+	sl_u32 zero = 0, gen = 0;
+
+	if (bpf_map_lookup_elem(x->fd[M_VIPGEN], &zero, &gen))
+		gen = 0;
+	gen++;
+	if (bpf_map_update_elem(x->fd[M_VIPGEN], &zero, &gen, BPF_ANY)) {
+		snprintf(err, errlen, "XDP: vip_gen_map update: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int sync_vips(struct sl_xdp *x, const struct sl_table_hdr *t, char *err,
 		     size_t errlen)
 {
@@ -596,6 +700,8 @@ static int sync_vips(struct sl_xdp *x, const struct sl_table_hdr *t, char *err,
 	for (i = 0; i < n_stale; i++)
 		bpf_map_delete_elem(x->fd[M_VIP], &stale[i]);
 	free(stale);
+	if (!rc)
+		rc = bump_vip_gen(x, err, errlen);
 	return rc;
 }
 
@@ -779,15 +885,21 @@ int sl_xdp_passed(const struct sl_xdp *x, struct sl_xdp_pass_stats *out)
 
 int sl_xdp_flush_flows(struct sl_xdp *x)
 {
-	struct sl_flow_key k, next;
+	size_t len =
+		(size_t)x->flow_buckets * sizeof(struct sl_xdp_flow_bucket);
+	struct sl_xdp_flow_bucket *bk;
+	sl_u32 i, w;
 	int n = 0;
 
-	/* Delete from the start each time: deleting ends an iteration. */
-	while (bpf_map_get_next_key(x->fd[M_FLOW], NULL, &next) == 0) {
-		k = next;
-		if (bpf_map_delete_elem(x->fd[M_FLOW], &k))
-			return -errno;
-		n++;
-	}
+	/* An empty signature is an empty way: the entries need no clearing. */
+	bk = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, x->fd[M_FLOWB],
+		  0);
+	if (bk == MAP_FAILED)
+		return -errno;
+	for (i = 0; i < x->flow_buckets; i++)
+		for (w = 0; w < SL_XDP_FLOW_WAYS; w++)
+			n += bk[i].sig[w] != 0;
+	memset(bk, 0, len);
+	munmap(bk, len);
 	return n;
 }

@@ -312,8 +312,7 @@ static SL_ALWAYS_INLINE sl_s64 select_backend(struct sl_fp *fp,
 	e = sl_flowtab_lookup(fp->ft, key, ih, way, fp->now);
 	if (SL_LIKELY(e != NULL)) {
 		*hash = e->flow_hash;
-		if (SL_LIKELY(
-			    flow_valid(t, e, vip->id, p))) {
+		if (SL_LIKELY(flow_valid(t, e, vip->id, p))) {
 			fp->stats->flow_hits++;
 			return e->backend_id;
 		}

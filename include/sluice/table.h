@@ -244,18 +244,99 @@ SL_STATIC_ASSERT(sizeof(struct sl_backend_stats) == 32, "sl_backend_stats ABI");
 /* ---- XDP mode: BPF map values and program settings (bpf/maps.h) ---- */
 
 /*
- * flow_map value (an LRU hash keyed by struct sl_flow_key): the XDP
- * counterpart of sluice-dp's flow-table entry. Only the program reads it.
+ * XDP flow table (bpf/flowtab.h): set-associative, one table for all CPUs,
+ * in two BPF arrays. flow_bucket_map holds one cache line per bucket: the
+ * signature and last-seen tick of each of its SL_XDP_FLOW_WAYS ways, so a
+ * lookup that misses, and the choice of a way to replace, read that line
+ * only. flow_map holds the entries, bucket b's way w at b * WAYS + w, read
+ * on a signature match and written on an insert. Only the program reads
+ * them; sluiced sizes them (a power of two of buckets) and clears them.
+ */
+#define SL_XDP_FLOW_WAYS 8
+
+struct sl_xdp_flow_bucket {
+	sl_u32 sig[SL_XDP_FLOW_WAYS];  /* sl_xdp_flow_sig(); 0 = empty way */
+	sl_u32 seen[SL_XDP_FLOW_WAYS]; /* tick (2^20 ns) of its last packet */
+};
+SL_STATIC_ASSERT(sizeof(struct sl_xdp_flow_bucket) == SL_CACHE_LINE,
+		 "sl_xdp_flow_bucket ABI: one cache line");
+
+/*
+ * flow_map value: the XDP counterpart of sluice-dp's flow-table entry.
+ * check is sl_xdp_flow_check() of the other fields and of the key's index
+ * hash, stored last in one aligned 4-byte write: a reader recomputes it
+ * from what it read and from its own key, so an entry torn by another CPU's
+ * write is seen as a miss, whatever order the stores became visible in.
  */
 struct sl_xdp_flow {
+	struct sl_flow_key key;
+	sl_u64 hash; /* sl_flow_hash() of the key: hits reuse it for encap */
 	sl_u32 backend_id;
 	sl_u32 epoch; /* of the backend when the flow was placed */
 	sl_u16 vip_id;
 	sl_u16 pad;
-	sl_u32 seen; /* bpf_ktime_get_coarse_ns() >> 30 (1.07 s ticks), >= 1 */
-	sl_u64 hash; /* sl_flow_hash() of the key: hits reuse it for encap */
+	sl_u32 check;
 };
-SL_STATIC_ASSERT(sizeof(struct sl_xdp_flow) == 24, "sl_xdp_flow ABI");
+SL_STATIC_ASSERT(sizeof(struct sl_xdp_flow) == SL_CACHE_LINE,
+		 "sl_xdp_flow ABI: one cache line");
+
+/*
+ * Index hash of a flow key: bucket (low bits) and signature (high bits).
+ * Cheap (five independent 32 x 32 -> 64-bit products, NH-style, and a
+ * finalizer) rather than SipHash: it only decides where a flow is
+ * remembered. Keyed with hash_seed, but not a PRF: a client who aims many
+ * flows at one bucket only makes it evict, and an evicted flow is picked
+ * again by the same Maglev table (sluice-dp's seeded CRC32c, the same
+ * stance). Reads the key as ten 32-bit words (the key is 4-byte aligned).
+ */
+static SL_ALWAYS_INLINE sl_u64 sl_xdp_flow_ihash(const struct sl_flow_key *k,
+						 const struct sl_hash_key *s)
+{
+	const sl_u32 *w = (const sl_u32 *)k;
+	sl_u64 a = s->k0, b = s->k1, h;
+
+	h = ((sl_u64)(sl_u32)(w[0] + (sl_u32)a) *
+	     (sl_u64)(sl_u32)(w[1] + (sl_u32)(a >> 32))) +
+	    ((sl_u64)(sl_u32)(w[2] + (sl_u32)b) *
+	     (sl_u64)(sl_u32)(w[3] + (sl_u32)(b >> 32))) +
+	    ((sl_u64)(sl_u32)(w[4] + (sl_u32)a + 0x9e3779b9u) *
+	     (sl_u64)(sl_u32)(w[5] + (sl_u32)(a >> 32) + 0x7f4a7c15u)) +
+	    ((sl_u64)(sl_u32)(w[6] + (sl_u32)b + 0x85ebca6bu) *
+	     (sl_u64)(sl_u32)(w[7] + (sl_u32)(b >> 32) + 0xc2b2ae35u)) +
+	    ((sl_u64)(sl_u32)(w[8] + (sl_u32)a + 0x27d4eb2fu) *
+	     (sl_u64)(sl_u32)(w[9] + (sl_u32)(b >> 32) + 0x165667b1u));
+	h ^= h >> 32;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 29;
+	return h;
+}
+
+/*
+ * Signature of a flow in its bucket: high bits of the index hash, bit 0
+ * set (never 0 = empty), bit 1 set for a flow that is not TCP (so expiry
+ * is decided from the bucket line alone, with the UDP timeout).
+ */
+static SL_ALWAYS_INLINE sl_u32 sl_xdp_flow_sig(sl_u64 ih, sl_u8 proto)
+{
+	return ((sl_u32)(ih >> 32) & ~3u) | 1u |
+	       (proto == SL_IPPROTO_TCP ? 0u : 2u);
+}
+
+/*
+ * The check word of an entry (not of seen, which is updated in place): the
+ * high half of one odd multiply over a sum that changes when any field
+ * does, so a torn combination of two entries, or another key's entry,
+ * matches with a chance of about 2^-32.
+ */
+static SL_ALWAYS_INLINE sl_u32 sl_xdp_flow_check(sl_u64 ih, sl_u64 hash,
+						 sl_u32 backend_id,
+						 sl_u32 epoch, sl_u16 vip_id)
+{
+	sl_u64 c = (ih ^ hash) + ((sl_u64)epoch << 32 | backend_id) +
+		   ((sl_u64)vip_id << 16);
+
+	return (sl_u32)((c * 0x9e3779b97f4a7c15ull) >> 32);
+}
 
 /*
  * pass_stats_map value: packets the XDP program handed to the kernel
@@ -277,11 +358,13 @@ struct sl_xdp_conf {
 	sl_u8 pad;
 	sl_u8 src_mac[6]; /* use_fib == 0 (tests): static source MAC ... */
 	sl_u8 gw_mac[6];  /* ... and next-hop MAC, always XDP_TX */
-	sl_u16 nr_cpus;	  /* possible CPUs: flow_map copies to search */
+	sl_u16 pad2;
 	sl_u32 icmp_rate; /* too-big replies per second per CPU */
 	sl_u32 icmp_burst;
+	sl_u32 flow_mask; /* flow_bucket_map entries - 1 (the loader sets it) */
+	sl_u32 pad3;
 };
-SL_STATIC_ASSERT(sizeof(struct sl_xdp_conf) == 24, "sl_xdp_conf ABI");
+SL_STATIC_ASSERT(sizeof(struct sl_xdp_conf) == 32, "sl_xdp_conf ABI");
 
 /* ---- fast-path accessors (no locks, no system calls) ---- */
 

@@ -24,9 +24,11 @@
 # Environment (defaults):
 #   SL_BENCH_XDP_REPEAT=1000000   packets per timed run
 #   SL_BENCH_XDP_ROUNDS=5         timed runs per case
-#   SL_BENCH_XDP_FLOWS=1048576    flow-table size (flow_table.size); the
-#                                 new-flow cases insert REPEAT x ROUNDS flows
-#                                 into it, so a large table is cache-cold
+#   SL_BENCH_XDP_FLOWS=1048576    flow-table size (flow_table.size); each
+#                                 new-flow case first fills it with 2 x FLOWS
+#                                 flows, then inserts REPEAT x ROUNDS more,
+#                                 so every timed insert evicts and a large
+#                                 table is cache-cold
 
 sl_bench_xdp() {
 	local build=${1:-${SLUICE_BUILD:-build}}

@@ -62,7 +62,7 @@ static __always_inline void vary(struct xdp_md *ctx, struct sl_bench_state *st)
 	    data + sa + 4 > end)
 		return;
 	if (st->mode == SL_BENCH_ROTATE) {
-		port = sl_htons((sl_u16)(1024 + i % (st->nflows | 1)));
+		port = sl_htons((sl_u16)(1024 + i % st->nflows)); /* >= 1 */
 		__builtin_memcpy(data + sp, &port, 2);
 		return;
 	}

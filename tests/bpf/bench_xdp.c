@@ -11,7 +11,18 @@
  * program's own counters: each iteration must have taken the path being
  * timed (forwarded, flow miss or hit, or passed), else the case fails.
  *
- * usage: bench_xdp [-n REPEAT] [-r ROUNDS] [-f FLOW_TABLE_SIZE]
+ * The new-flow rows are the flow table's steady state under a SYN flood:
+ * before the timed runs, 2 x FLOW_TABLE_SIZE new flows (untimed) fill the
+ * table, so every timed packet finds its bucket in memory that has long
+ * left the caches and a full bucket to evict from ("evicted": the share
+ * of timed packets that evicted a live flow). The SYN row with one flow
+ * repeated is the same packet type hitting the table, warm.
+ *
+ * usage: bench_xdp [-n REPEAT] [-r ROUNDS] [-f FLOW_TABLE_SIZE] [-c CASES]
+ *                  [-o OBJECT]
+ *        (-c: only the cases numbered in CASES, e.g. "1,6", from 1;
+ *         -o: another build of bench_xdp.bpf.c, e.g. a variant with a
+ *         part of the fast path disabled, to measure what that part costs)
  *        (root; 77 otherwise; the flow table has 1048576 entries unless -f)
  * Prints one table; exits 1 if a counter check fails (not for a missed
  * target: the targets are reported, the machine decides).
@@ -88,6 +99,8 @@ static const struct bcase cases[] = {
 	  0, SL_TCP_SYN, MODE_UNIQUE, 0, C_MISS, 100 },
 	{ "TCP ACK v4, flow-table hit, 1 flow", 4, 0xc000020a, 0, 0, SL_TCP_ACK,
 	  MODE_FIXED, 0, C_HIT, 100 },
+	{ "TCP SYN v4, flow-table hit, 1 flow (warm)", 4, 0xc000020a, 0, 0,
+	  SL_TCP_SYN, MODE_FIXED, 0, C_HIT, 100 },
 	{ "TCP ACK v4, flow-table hit, 1024 flows", 4, 0xc000020a, 0, 0,
 	  SL_TCP_ACK, MODE_ROTATE, 1024, C_HIT, 100 },
 	{ "UDP v4 GUE, flow-table hit, 1024 flows", 4, 0xc000020b, 0, 1, 0,
@@ -101,7 +114,45 @@ static const struct bcase cases[] = {
 };
 
 static int repeat = 1000000, rounds = 5;
+static const char *only;     /* -c: case numbers, comma-separated */
+static const char *obj_path; /* -o: BPF object instead of the built-in */
 static unsigned int flow_size = 1048576;
+
+/* The whole of file path, malloc'd; NULL + errno. */
+static void *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	void *buf = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n)) &&
+	    fread(buf, 1, (size_t)n, f) == (size_t)n)
+		*len = (size_t)n;
+	else {
+		free(buf);
+		buf = NULL;
+		errno = EINVAL;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Case i (from 0) is to run: no -c, or its number is in the list. */
+static bool selected(unsigned int i)
+{
+	const char *p = only;
+	char *end;
+
+	while (p && *p) {
+		if (strtoul(p, &end, 10) == i + 1)
+			return true;
+		p = *end ? end + 1 : end;
+	}
+	return !only;
+}
 
 static void build(struct pb *b, const struct bcase *c)
 {
@@ -141,6 +192,31 @@ static void set_state(int fd, const struct pb *b, const struct bcase *c)
 	}
 }
 
+/* One untimed run of n packets (a table fill). */
+static void warm(int prog, const struct pb *b, sl_u32 n)
+{
+	static sl_u8 out[XT_MAX_FRAME];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = b->buf,
+		    .data_size_in = b->len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = n);
+
+	if (bpf_prog_test_run_opts(prog, &o)) {
+		fprintf(stderr, "FAIL: test run: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
+/* The first case of mode m (the harness is measured per mode). */
+static const struct bcase *first_of(int m)
+{
+	unsigned int i;
+
+	for (i = 0; i < SL_ARRAY_SIZE(cases); i++)
+		if (cases[i].mode == m)
+			return &cases[i];
+	return &cases[0];
+}
+
 /* Mean ns per run over rounds x repeat; 0 on a failed run. */
 static double timed(int prog, const struct pb *b, int reps, int *retval)
 {
@@ -165,7 +241,7 @@ static double timed(int prog, const struct pb *b, int reps, int *retval)
 }
 
 struct counts {
-	sl_u64 tx, hits, misses, not_vip;
+	sl_u64 tx, hits, misses, evictions, not_vip;
 };
 
 static void counts(struct sl_xdp *x, struct counts *c)
@@ -178,6 +254,7 @@ static void counts(struct sl_xdp *x, struct counts *c)
 	c->tx = st.tx_packets;
 	c->hits = st.flow_hits;
 	c->misses = st.flow_misses;
+	c->evictions = st.flow_evictions;
 	c->not_vip = ps.passed[SL_DROP_NOT_VIP];
 }
 
@@ -194,8 +271,12 @@ int main(int argc, char **argv)
 	size_t len;
 	unsigned int i;
 
-	while ((opt = getopt(argc, argv, "n:r:f:")) != -1) {
-		if (opt == 'n')
+	while ((opt = getopt(argc, argv, "n:r:f:c:o:")) != -1) {
+		if (opt == 'c')
+			only = optarg;
+		else if (opt == 'o')
+			obj_path = optarg;
+		else if (opt == 'n')
 			repeat = atoi(optarg);
 		else if (opt == 'f')
 			flow_size = (unsigned int)atoi(optarg);
@@ -214,7 +295,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "FAIL: %s\n", err);
 		return 1;
 	}
-	elf = sluice_xdp_bench__elf_bytes(&len);
+	elf = obj_path ? read_file(obj_path, &len)
+		       : sluice_xdp_bench__elf_bytes(&len);
+	if (!elf) {
+		fprintf(stderr, "FAIL: %s: %s\n", obj_path, strerror(errno));
+		return 1;
+	}
 	x = xt_load(cfg, dir, elf, len, NULL);
 	xt_apply(x, cfg, NULL, 0);
 	real = sl_xdp_prog_fd(x, "bench_real");
@@ -228,26 +314,26 @@ int main(int argc, char **argv)
 	}
 
 	/* References and the harness, each variation mode on its own. */
-	build(&b, &cases[1]);
+	build(&b, first_of(MODE_FIXED));
 	t_pass = timed(pass_prog, &b, repeat, &rv);
 	t_swap = timed(swap, &b, repeat, &rv);
-	set_state(state_fd, &b, &cases[1]);
+	set_state(state_fd, &b, first_of(MODE_FIXED));
 	h_fixed = timed(nop, &b, repeat, &rv) - t_pass;
-	set_state(state_fd, &b, &cases[2]);
+	set_state(state_fd, &b, first_of(MODE_ROTATE));
 	h_rotate = timed(nop, &b, repeat, &rv) - t_pass;
-	set_state(state_fd, &b, &cases[0]);
+	set_state(state_fd, &b, first_of(MODE_UNIQUE));
 	h_unique = timed(nop, &b, repeat, &rv) - t_pass;
 
 	printf("XDP fast path under BPF_PROG_TEST_RUN: %d rounds x %d "
 	       "packets per case, one CPU, flow table of %u entries; ns per "
 	       "packet (mean)\n",
 	       rounds, repeat, flow_size);
-	printf("%-50s %8s %8s %8s %7s %s\n", "case", "ns/pkt", "harness", "net",
-	       "target", "met");
-	printf("%-50s %8.1f %8s %8.1f %7s %s\n", "empty XDP_PASS program",
-	       t_pass, "-", t_pass, "-", "-");
-	printf("%-50s %8.1f %8s %8.1f %7s %s\n", "MAC-swap XDP_TX program",
-	       t_swap, "-", t_swap, "-", "-");
+	printf("%-50s %8s %8s %8s %7s %-4s %s\n", "case", "ns/pkt", "harness",
+	       "net", "target", "met", "evicted");
+	printf("%-50s %8.1f %8s %8.1f %7s %-4s %s\n", "empty XDP_PASS program",
+	       t_pass, "-", t_pass, "-", "-", "-");
+	printf("%-50s %8.1f %8s %8.1f %7s %-4s %s\n", "MAC-swap XDP_TX program",
+	       t_swap, "-", t_swap, "-", "-", "-");
 	for (i = 0; i < SL_ARRAY_SIZE(cases); i++) {
 		const struct bcase *c = &cases[i];
 		double h = c->mode == MODE_FIXED    ? h_fixed
@@ -255,14 +341,20 @@ int main(int argc, char **argv)
 						    : h_unique;
 		sl_u64 n = (sl_u64)rounds * (sl_u64)repeat, got = 0;
 		struct counts c0, c1;
+		char evicted[16] = "-";
 		double t, net;
 		bool ok;
 
+		if (!selected(i))
+			continue;
 		build(&b, c);
 		set_state(state_fd, &b, c);
-		/* Warm up: the flows of a hit case are in the table. */
+		/* Warm up: the flows of a hit case are in the table; the
+		 * table is full and cold before a new-flow case. */
 		if (c->check == C_HIT)
-			timed(real, &b, c->nflows ? (int)c->nflows : 1, &rv);
+			warm(real, &b, c->nflows ? c->nflows : 1);
+		if (c->check == C_MISS)
+			warm(real, &b, 2 * flow_size);
 		counts(x, &c0);
 		t = timed(real, &b, repeat, &rv);
 		counts(x, &c1);
@@ -270,6 +362,9 @@ int main(int argc, char **argv)
 		case C_MISS:
 			got = c1.misses - c0.misses;
 			ok = got == n && c1.tx - c0.tx == n;
+			snprintf(evicted, sizeof(evicted), "%.1f%%",
+				 100.0 * (double)(c1.evictions - c0.evictions) /
+					 (double)n);
 			break;
 		case C_HIT:
 			got = c1.hits - c0.hits;
@@ -281,8 +376,9 @@ int main(int argc, char **argv)
 			break;
 		}
 		net = t - h;
-		printf("%-50s %8.1f %8.1f %8.1f %7.0f %s\n", c->name, t, h, net,
-		       c->target, net <= c->target ? "yes" : "no");
+		printf("%-50s %8.1f %8.1f %8.1f %7.0f %-4s %s\n", c->name, t, h,
+		       net, c->target, net <= c->target ? "yes" : "no",
+		       evicted);
 		if (!ok) {
 			printf("  FAIL: %llu of %llu timed packets took the "
 			       "path (action %s)\n",
@@ -298,6 +394,8 @@ int main(int argc, char **argv)
 	       failed ? "NO" : "yes");
 	sl_xdp_free(x, false, true);
 	sl_config_free(cfg);
+	if (obj_path)
+		free((void *)elf);
 	rmdir(dir);
 	return failed ? 1 : 0;
 }
