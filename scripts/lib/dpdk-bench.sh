@@ -232,7 +232,9 @@ sl_memif_gen_start() {
 	local src=${1:-flowgen} dir flows n len ports fwd
 	dir=$(sl__bench_dir) || return 1
 	SL_MEMIF_GEN_PREFIX=$(sl__prefix gen)
-	SL_MEMIF_SOCK=$dir/memif-$$.sock
+	# One socket per generator: a stopping generator removes its socket
+	# file on exit, which must not be the next generator's.
+	SL_MEMIF_SOCK=$dir/memif-$SL_MEMIF_GEN_PREFIX.sock
 	rm -f "$SL_MEMIF_SOCK"
 	case $src in
 	flowgen | flowgen:*)
@@ -281,6 +283,13 @@ sl_memif_gen_start() {
 sl_memif_gen_stop() {
 	[ -n "$SL_MEMIF_GEN_PID" ] || return 0
 	kill -INT "$SL_MEMIF_GEN_PID" 2>/dev/null || true
+	# Callers run this in $(...), where wait cannot reap the generator:
+	# poll until it has gone (timeout kills it 10 s after SIGINT at most).
+	local _
+	for _ in $(seq 150); do
+		kill -0 "$SL_MEMIF_GEN_PID" 2>/dev/null || break
+		sleep 0.1
+	done
 	wait "$SL_MEMIF_GEN_PID" 2>/dev/null || true
 	SL_MEMIF_GEN_PID=
 	sl__prefix_cleanup "$SL_MEMIF_GEN_PREFIX"
