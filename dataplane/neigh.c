@@ -37,16 +37,38 @@ void sl_neigh_init(struct sl_neigh *n)
 	memset(n, 0, sizeof(*n));
 }
 
+static sl_u32 index_slot(const union sl_addr *addr, sl_u8 family, sl_u16 port)
+{
+	sl_u64 a, b, h;
+
+	memcpy(&a, addr->b, 8);
+	memcpy(&b, addr->b + 8, 8);
+	h = (a ^ (b * 0x9e3779b97f4a7c15ull) ^ ((sl_u64)family << 16 | port)) *
+	    0xff51afd7ed558ccdull;
+	return (sl_u32)(h >> 40) & (SL_NEIGH_INDEX - 1);
+}
+
+static bool entry_is(const struct sl_neigh_entry *e, const union sl_addr *addr,
+		     sl_u8 family, sl_u16 port)
+{
+	return e->family == family && e->port == port &&
+	       memcmp(&e->addr, addr, sizeof(*addr)) == 0;
+}
+
 int sl_neigh_find_port(const struct sl_neigh *n, const union sl_addr *addr,
 		       sl_u8 family, sl_u16 port)
 {
-	sl_u32 nb = __atomic_load_n(&n->nb, __ATOMIC_ACQUIRE);
-	sl_u32 i;
+	sl_u32 s = index_slot(addr, family, port), k;
 
-	for (i = 0; i < nb; i++)
-		if (n->e[i].family == family && n->e[i].port == port &&
-		    memcmp(&n->e[i].addr, addr, sizeof(*addr)) == 0)
-			return (int)i;
+	for (k = 0; k < SL_NEIGH_INDEX;
+	     k++, s = (s + 1) & (SL_NEIGH_INDEX - 1)) {
+		sl_u16 v = __atomic_load_n(&n->index[s], __ATOMIC_ACQUIRE);
+
+		if (v == 0)
+			return -1;
+		if (entry_is(&n->e[v - 1], addr, family, port))
+			return v - 1;
+	}
 	return -1;
 }
 
@@ -56,6 +78,7 @@ int sl_neigh_add(struct sl_neigh *n, const union sl_addr *addr, sl_u8 family,
 {
 	int i = sl_neigh_find_port(n, addr, family, port);
 	struct sl_neigh_entry *e;
+	sl_u32 s;
 
 	if (i >= 0)
 		return i;
@@ -70,6 +93,11 @@ int sl_neigh_add(struct sl_neigh *n, const union sl_addr *addr, sl_u8 family,
 		e->is_static = 1;
 		e->mac = mac_pack(static_mac);
 	}
+	/* At most half full: a free slot is always found. */
+	for (s = index_slot(addr, family, port); n->index[s] != 0;
+	     s = (s + 1) & (SL_NEIGH_INDEX - 1))
+		;
+	__atomic_store_n(&n->index[s], (sl_u16)(n->nb + 1), __ATOMIC_RELEASE);
 	__atomic_store_n(&n->nb, n->nb + 1, __ATOMIC_RELEASE);
 	return (int)(n->nb - 1);
 }

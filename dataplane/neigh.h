@@ -37,10 +37,23 @@ struct sl_neigh_entry {
 	sl_u64 asked_ns;   /* solicit timer; written by the first worker only */
 };
 
+/* Slots of the lookup index: a power of two, at least twice SL_NEIGH_MAX. */
+#define SL_NEIGH_INDEX 512
+
 struct sl_neigh {
 	sl_u32 nb; /* atomic: entries in use, only grows */
+	/*
+	 * (address, family, port) -> entry, open addressing with linear
+	 * probing: slot = entry index + 1, 0 = empty. The writer fills an entry,
+	 * then publishes its slot (release); readers load slots (acquire).
+	 * Entries are never removed, so a probe ends at the first empty slot.
+	 */
+	sl_u16 index[SL_NEIGH_INDEX];
 	struct sl_neigh_entry e[SL_NEIGH_MAX];
 };
+SL_STATIC_ASSERT(SL_NEIGH_INDEX >= 2 * SL_NEIGH_MAX &&
+			 (SL_NEIGH_INDEX & (SL_NEIGH_INDEX - 1)) == 0,
+		 "neighbour index: power of two, at most half full");
 
 void sl_neigh_init(struct sl_neigh *n);
 
@@ -51,7 +64,8 @@ void sl_neigh_init(struct sl_neigh *n);
 int sl_neigh_add(struct sl_neigh *n, const union sl_addr *addr, sl_u8 family,
 		 sl_u16 port, const sl_u8 *static_mac);
 
-/* Index of a tracked address on a port, or -1. */
+/* Index of a tracked address on a port, or -1. O(1): the fast path asks
+ * it per packet of an l2dsr backend without a static MAC. */
 int sl_neigh_find_port(const struct sl_neigh *n, const union sl_addr *addr,
 		       sl_u8 family, sl_u16 port);
 

@@ -638,6 +638,73 @@ test_csum_helpers_match_rfc1071_on_odd_and_even_lengths(void **state)
 				 naive_csum(NULL, 0, buf, len));
 }
 
+/* ---- 4. the neighbour table's index ---- */
+
+/* Address k of a family: IPv4 198.18.x.y or IPv6 2001:db8::x:y. */
+static void neigh_addr(unsigned int k, sl_u8 family, union sl_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (family == SL_AF_INET) {
+		a->b[0] = 198;
+		a->b[1] = 18;
+		a->b[2] = (sl_u8)(k >> 8);
+		a->b[3] = (sl_u8)k;
+	} else {
+		a->b[0] = 0x20;
+		a->b[1] = 0x01;
+		a->b[2] = 0x0d;
+		a->b[3] = 0xb8;
+		a->b[14] = (sl_u8)(k >> 8);
+		a->b[15] = (sl_u8)k;
+	}
+}
+
+static void test_neigh_index_finds_every_entry_and_only_those(void **state)
+{
+	static struct sl_neigh n;
+	static const sl_u8 mac[6] = { 2, 0, 0, 0, 0, 9 };
+	union sl_addr a;
+	sl_u8 got[6];
+	unsigned int k;
+
+	(void)state;
+	sl_neigh_init(&n);
+	/* The same address in both families and on two ports: 4 entries. */
+	for (k = 0; k < SL_NEIGH_MAX; k++) {
+		sl_u8 fam = (k & 1) ? SL_AF_INET6 : SL_AF_INET;
+
+		neigh_addr(k / 4, fam, &a);
+		assert_int_equal(sl_neigh_add(&n, &a, fam,
+					      (sl_u16)((k >> 1) & 1),
+					      k % 7 ? NULL : mac),
+				 (int)k);
+	}
+	neigh_addr(0, SL_AF_INET, &a);
+	assert_int_equal(sl_neigh_add(&n, &a, SL_AF_INET, 0, NULL), 0);
+	neigh_addr(SL_NEIGH_MAX, SL_AF_INET, &a);
+	assert_int_equal(sl_neigh_add(&n, &a, SL_AF_INET, 0, NULL), -ENOSPC);
+	for (k = 0; k < SL_NEIGH_MAX; k++) {
+		sl_u8 fam = (k & 1) ? SL_AF_INET6 : SL_AF_INET;
+		sl_u16 port = (sl_u16)((k >> 1) & 1);
+
+		neigh_addr(k / 4, fam, &a);
+		assert_int_equal(sl_neigh_find_port(&n, &a, fam, port), (int)k);
+		assert_int_equal(sl_neigh_get(&n, (int)k, got), k % 7 == 0);
+		/* Not tracked: another port, another address. */
+		assert_int_equal(sl_neigh_find_port(&n, &a, fam, 2), -1);
+		neigh_addr(k / 4 + SL_NEIGH_MAX, fam, &a);
+		assert_int_equal(sl_neigh_find_port(&n, &a, fam, port), -1);
+	}
+	/* Learning goes to the entry the index names. */
+	neigh_addr(6, SL_AF_INET6, &a); /* entries 25 and 27: no static MAC */
+	sl_neigh_learn(&n, 1, &a, SL_AF_INET6, mac, 1);
+	assert_true(sl_neigh_get(&n, sl_neigh_find_port(&n, &a, SL_AF_INET6, 1),
+				 got));
+	assert_memory_equal(got, mac, 6);
+	assert_false(sl_neigh_get(
+		&n, sl_neigh_find_port(&n, &a, SL_AF_INET6, 0), got));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +718,8 @@ int main(void)
 		cmocka_unit_test(test_nothing_published_drops_no_table),
 		cmocka_unit_test(
 			test_csum_helpers_match_rfc1071_on_odd_and_even_lengths),
+		cmocka_unit_test(
+			test_neigh_index_finds_every_entry_and_only_those),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
