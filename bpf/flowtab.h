@@ -114,18 +114,26 @@ struct ft_ttl {
 	__u32 udp; /* every flow that is not TCP */
 };
 
+/* Most a CPU's clock may run ahead of another's, in ticks (~68 s). */
+#define SL_FT_SKEW_TICKS (1u << 16)
+
 /*
  * Ticks since a way was last seen. CPUs read the clock at slightly
  * different times, so another CPU may just have written a tick this CPU
- * has not reached: such an age counts as 0, not as 2^32 - 1. (A way left
- * alone for more than 2^31 ticks, 24 days, in a bucket that nothing
- * touched meanwhile looks new again; the timeouts are at most a day.)
+ * has not reached: an age a little below 0 counts as 0, not as 2^32 - 1.
+ * Further below 0 it is a way left alone for more than 2^31 ticks (24
+ * days) whose tick wrapped: as old as can be. (One left alone for a
+ * multiple of 2^32 ticks, 49 days, in a bucket nothing touched meanwhile
+ * looks recent again; it still holds only while its backend's epoch
+ * does.)
  */
 static __always_inline __u32 ft_age(const struct ft_ttl *t, __u32 seen)
 {
 	__s32 age = (__s32)(t->now - seen);
 
-	return age < 0 ? 0 : (__u32)age;
+	if (age >= 0)
+		return (__u32)age;
+	return age >= -(__s32)SL_FT_SKEW_TICKS ? 0 : 0xffffffffu;
 }
 
 static __always_inline bool ft_expired(const struct ft_ttl *t, __u32 sig,

@@ -417,7 +417,9 @@ static void test_expired_way_is_reused_without_an_eviction(void **state)
 	assert_int_equal(way_of(&k), w);
 }
 
-static void test_way_seen_a_little_ahead_by_another_cpu_is_live(void **state)
+static void
+test_way_seen_a_little_ahead_by_another_cpu_is_live_far_ahead_wrapped(
+	void **state)
 {
 	struct sl_flow_key k = key_of(4500);
 	struct run r;
@@ -432,6 +434,14 @@ static void test_way_seen_a_little_ahead_by_another_cpu_is_live(void **state)
 	xmit(4500, SL_TCP_ACK, &r);
 	assert_int_equal(r.d.flow_hits, 1);
 	assert_int_equal(r.d.flow_misses, 0);
+	/* But a tick far "ahead" is one that wrapped: now - seen is 3 x 2^30
+	 * ticks (37 days idle), negative as a signed age. Expired, so the
+	 * packet is a new flow. */
+	E.bk[bucket_of(&k)].seen[w] = now_ticks() + (1u << 30);
+	xmit(4500, SL_TCP_ACK, &r);
+	assert_int_equal(r.d.flow_hits, 0);
+	assert_int_equal(r.d.flow_misses, 1);
+	assert_int_equal(r.d.flow_evictions, 0);
 }
 
 /* ---- the VIP cache ---- */
@@ -569,7 +579,7 @@ int main(void)
 		cmocka_unit_test_setup(
 			test_expired_way_is_reused_without_an_eviction, fresh),
 		cmocka_unit_test_setup(
-			test_way_seen_a_little_ahead_by_another_cpu_is_live,
+			test_way_seen_a_little_ahead_by_another_cpu_is_live_far_ahead_wrapped,
 			fresh),
 		cmocka_unit_test_setup(test_vip_lookups_follow_a_republication,
 				       fresh),
