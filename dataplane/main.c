@@ -262,10 +262,25 @@ static void housekeeping(struct dp_shm *s, struct sl_lcores *lc,
 			 const struct dp_args *a, const struct sl_config *cfg)
 {
 	sl_u64 next_attach = 0;
+	sl_u32 refused = 0;
 
 	while (!sl_lcore_quit) {
 		struct timespec ts = { 0, HOUSEKEEPING_NS };
 		sl_u64 now = sl_dpshm_mono_ns();
+		sl_u32 r =
+			__atomic_load_n(&lc->neigh->refused, __ATOMIC_RELAXED);
+
+		/* Once per table that brought addresses it had no room for. */
+		if (r != refused) {
+			LOG("neighbour table full (%u entries: gateways and "
+			    "l2dsr "
+			    "backends without a static MAC, per port): %u more "
+			    "not tracked; their packets drop as no_nexthop. "
+			    "Set "
+			    "those backends' mac in %s\n",
+			    SL_NEIGH_MAX, r - refused, cfg->file);
+			refused = r;
+		}
 
 		sl_dpshm_heartbeat(&s->cur);
 		if (s->old.hdr != NULL && sl_lcores_switched(lc)) {

@@ -82,8 +82,10 @@ int sl_neigh_add(struct sl_neigh *n, const union sl_addr *addr, sl_u8 family,
 
 	if (i >= 0)
 		return i;
-	if (n->nb >= SL_NEIGH_MAX)
+	if (n->nb >= SL_NEIGH_MAX) {
+		__atomic_store_n(&n->refused, n->refused + 1, __ATOMIC_RELAXED);
 		return -ENOSPC;
+	}
 	e = &n->e[n->nb];
 	memset(e, 0, sizeof(*e));
 	e->addr = *addr;

@@ -41,7 +41,8 @@ struct sl_neigh_entry {
 #define SL_NEIGH_INDEX 512
 
 struct sl_neigh {
-	sl_u32 nb; /* atomic: entries in use, only grows */
+	sl_u32 nb;	/* atomic: entries in use, only grows */
+	sl_u32 refused; /* atomic: sl_neigh_add calls refused, table full */
 	/*
 	 * (address, family, port) -> entry, open addressing with linear
 	 * probing: slot = entry index + 1, 0 = empty. The writer fills an entry,
@@ -59,7 +60,8 @@ void sl_neigh_init(struct sl_neigh *n);
 
 /*
  * Track addr on port (returns its index, the existing one if tracked),
- * optionally with a static MAC. -ENOSPC when full. One writer at a time.
+ * optionally with a static MAC. -ENOSPC when full (counted in refused,
+ * which sluice-dp's main lcore logs). One writer at a time.
  */
 int sl_neigh_add(struct sl_neigh *n, const union sl_addr *addr, sl_u8 family,
 		 sl_u16 port, const sl_u8 *static_mac);

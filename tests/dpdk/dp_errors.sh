@@ -3,7 +3,9 @@
 #
 # No ports, too few lcores, a broken config, missing hugepages: each exits 1
 # with one clear line. A shared-memory file of another ABI version is not
-# fatal: sluice-dp says so once and keeps running (dropping as no_table).
+# fatal: sluice-dp says so once and keeps running (dropping as no_table);
+# nor is a table with more l2dsr backends to resolve than the neighbour
+# table holds (said once, naming the config).
 # Needs root and hugepages; skips (77) with the reason otherwise.
 #
 # usage: dp_errors.sh BUILD_DIR
@@ -76,6 +78,39 @@ if [ "$rc" -eq 124 ] && [ "$n" -eq 1 ] && grep -q '^sluice-dp: exiting:' "$work/
 	echo "ok: ABI mismatch: reported once, kept running, clean exit on SIGINT"
 else
 	echo "FAIL: ABI mismatch: exit $rc, message seen $n times (want once):"
+	sed 's/^/    /' "$work/out" | tail -8
+	fails=$((fails + 1))
+fi
+
+# More l2dsr backends without a static MAC than the neighbour table holds:
+# said once per table, naming the config, and forwarding goes on.
+{
+	printf '%s\n' 'instance = "nf";' \
+		'hash_seed = "00112233445566778899aabbccddeeff";' \
+		'dataplane = { mode = "dpdk"; interfaces = [ "n0" ];' \
+		'	gateway = "198.51.100.1"; gateway_mac = "02:00:00:00:00:fe";' \
+		'	local_address = "198.51.100.2"; encap_source = "198.51.100.64/26";' \
+		'	flow_table = { size = 1024; }; };' \
+		'vips = ( { name = "dsr"; address = "192.0.2.10"; port = 80; protocol = "tcp";' \
+		'	method = "l2dsr"; healthcheck = { type = "none"; }; backends = ('
+	for i in $(seq 0 299); do
+		printf '\t{ address = "198.18.%d.%d"; }%s\n' $((i / 250)) $((i % 250 + 1)) \
+			"$([ "$i" -lt 299 ] && echo ,)"
+	done
+	echo '); } );'
+} >"$work/full.conf"
+rm -f "$work/shm"
+"$build/tests/tools/sl-publish" -c "$work/full.conf" --shm "$work/shm" >"$work/pub" 2>&1 || {
+	echo "FAIL: sl-publish $work/full.conf:"; sed 's/^/    /' "$work/pub"; exit 1; }
+timeout -s INT 4 "$dp" "${eal[@]}" --vdev net_null0,no-rx=1 -- -c "$work/full.conf" \
+	--shm "$work/shm" >"$work/out" 2>&1
+rc=$?
+re="neighbour table full \(256 entries.*\): [0-9]+ more not tracked;.*Set those backends' mac in $work/full.conf"
+n=$(grep -Ec "$re" "$work/out")
+if [ "$rc" -eq 124 ] && [ "$n" -eq 1 ] && grep -q '^sluice-dp: exiting:' "$work/out"; then
+	echo "ok: neighbour table full: $(grep -o 'neighbour table full.*tracked' "$work/out")"
+else
+	echo "FAIL: neighbour table full: exit $rc, message seen $n times (want once):"
 	sed 's/^/    /' "$work/out" | tail -8
 	fails=$((fails + 1))
 fi

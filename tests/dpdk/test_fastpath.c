@@ -682,7 +682,9 @@ static void test_neigh_index_finds_every_entry_and_only_those(void **state)
 	neigh_addr(0, SL_AF_INET, &a);
 	assert_int_equal(sl_neigh_add(&n, &a, SL_AF_INET, 0, NULL), 0);
 	neigh_addr(SL_NEIGH_MAX, SL_AF_INET, &a);
+	assert_int_equal(n.refused, 0);
 	assert_int_equal(sl_neigh_add(&n, &a, SL_AF_INET, 0, NULL), -ENOSPC);
+	assert_int_equal(n.refused, 1);
 	for (k = 0; k < SL_NEIGH_MAX; k++) {
 		sl_u8 fam = (k & 1) ? SL_AF_INET6 : SL_AF_INET;
 		sl_u16 port = (sl_u16)((k >> 1) & 1);
