@@ -139,7 +139,7 @@ static __always_inline __u32 ft_age(const struct ft_ttl *t, __u32 seen)
 static __always_inline bool ft_expired(const struct ft_ttl *t, __u32 sig,
 				       __u32 seen)
 {
-	return ft_age(t, seen) > (sig & 2u ? t->udp : t->tcp);
+	return ft_age(t, seen) > (sig & SL_FLOW_SIG_UDP ? t->udp : t->tcp);
 }
 
 /*
@@ -156,7 +156,7 @@ static __always_inline __u32 ft_victim(const struct ft_ref *r,
 	for (w = 0; w < SL_XDP_FLOW_WAYS; w++) {
 		sig = r->bk->sig[w];
 		age = ft_age(t, r->bk->seen[w]);
-		if (sig == 0 || age > (sig & 2u ? t->udp : t->tcp))
+		if (sig == 0 || age > (sig & SL_FLOW_SIG_UDP ? t->udp : t->tcp))
 			return (__u32)w;
 		if (age > oldest) {
 			oldest = age;

@@ -69,26 +69,17 @@ int sl_flowtab_init(struct sl_flowtab *ft, void *mem, sl_u32 size,
 /* Forget every flow (e.g. after a restart of the table). */
 void sl_flowtab_clear(struct sl_flowtab *ft);
 
-/*
- * Signature bits of a flow besides its hash: bit 0 set (never 0 = empty) and
- * bit 1 telling UDP (so expiry is decided from the bucket line alone,
- * without touching entries).
- */
-static SL_ALWAYS_INLINE sl_u64 sl_flowtab_sig_bits(sl_u8 proto)
-{
-	return (sl_u64)(1u | (proto == SL_IPPROTO_TCP ? 0u : 2u)) << 32;
-}
-
 #if defined(__SSE4_2__)
 /*
  * The flow's index hash: bucket index in the low 32 bits, its signature
- * (see sl_flowtab_sig) in the high 32, computed once per packet.
+ * (sl_flow_sig, include/sluice/flow.h) in the high 32, computed once per
+ * packet.
  */
 static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
 					       sl_u64 seed)
 {
 	const sl_u64 *w = (const sl_u64 *)k;
-	sl_u64 a = (sl_u32)seed;
+	sl_u64 a = (sl_u32)seed, mix;
 	int i;
 
 	/*
@@ -99,9 +90,8 @@ static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
 	 */
 	for (i = 0; i < 5; i++)
 		a = __builtin_ia32_crc32di(a, w[i]);
-	return a | ((((a ^ (seed >> 32)) * 0x9e3779b97f4a7c15ull) &
-		     0xfffffffc00000000ull) |
-		    sl_flowtab_sig_bits(k->proto));
+	mix = (a ^ (seed >> 32)) * 0x9e3779b97f4a7c15ull;
+	return a | (sl_u64)sl_flow_sig((sl_u32)(mix >> 32), k->proto) << 32;
 }
 #else
 static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
@@ -116,7 +106,8 @@ static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
 		h *= 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
 	}
-	return (h & 0xfffffffcffffffffull) | sl_flowtab_sig_bits(k->proto);
+	return (sl_u32)h | (sl_u64)sl_flow_sig((sl_u32)(h >> 32), k->proto)
+				   << 32;
 }
 #endif
 
@@ -130,7 +121,8 @@ static SL_ALWAYS_INLINE bool sl_flowtab_expired(const struct sl_flowtab *ft,
 						sl_u32 sig, sl_u32 seen,
 						sl_u32 now)
 {
-	sl_u32 timeout = (sig & 2u) ? ft->udp_timeout : ft->tcp_timeout;
+	sl_u32 timeout =
+		(sig & SL_FLOW_SIG_UDP) ? ft->udp_timeout : ft->tcp_timeout;
 
 	return now - seen > timeout;
 }

@@ -48,4 +48,19 @@ SL_STATIC_ASSERT(sizeof(struct sl_flow_key) == 40, "flow key ABI is 40 bytes");
 SL_STATIC_ASSERT(__builtin_offsetof(struct sl_flow_key, sport) == 32,
 		 "flow key ABI: ports follow addresses");
 
+/*
+ * Signature of a flow in a flow-table bucket, both dataplanes' (sluice-dp's
+ * dataplane/flowtab.h, XDP's bpf/flowtab.h): bits of its index hash, with
+ * bit 0 set (a signature is never 0, which marks an empty way) and
+ * SL_FLOW_SIG_UDP set for a flow that is not TCP, so a way's timeout (and
+ * so its expiry) is read from the bucket line alone.
+ */
+#define SL_FLOW_SIG_UDP 2u
+
+static SL_ALWAYS_INLINE sl_u32 sl_flow_sig(sl_u32 hash_bits, sl_u8 proto)
+{
+	return (hash_bits & ~3u) | 1u |
+	       (proto == SL_IPPROTO_TCP ? 0u : SL_FLOW_SIG_UDP);
+}
+
 #endif /* SLUICE_FLOW_H */

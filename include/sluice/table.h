@@ -311,15 +311,10 @@ static SL_ALWAYS_INLINE sl_u64 sl_xdp_flow_ihash(const struct sl_flow_key *k,
 	return h;
 }
 
-/*
- * Signature of a flow in its bucket: high bits of the index hash, bit 0
- * set (never 0 = empty), bit 1 set for a flow that is not TCP (so expiry
- * is decided from the bucket line alone, with the UDP timeout).
- */
+/* Signature of a flow in its bucket (sl_flow_sig, flow.h): high bits. */
 static SL_ALWAYS_INLINE sl_u32 sl_xdp_flow_sig(sl_u64 ih, sl_u8 proto)
 {
-	return ((sl_u32)(ih >> 32) & ~3u) | 1u |
-	       (proto == SL_IPPROTO_TCP ? 0u : 2u);
+	return sl_flow_sig((sl_u32)(ih >> 32), proto);
 }
 
 /*
