@@ -194,8 +194,11 @@ static __always_inline void set_ethertype(sl_u8 *data, int l2, sl_be16 type)
 
 /* ---- step 1: parse ---- */
 
-/* sl_parse on the frame: enum sl_pkt_kind, or -enum sl_drop. */
-__noinline int sl_xdp_parse(struct xdp_md *ctx, struct sl_pkt *p)
+/*
+ * sl_parse on the frame: enum sl_pkt_kind, or -enum sl_drop. A global
+ * function, so the verifier walks sl_parse once, whatever the caller.
+ */
+__noinline int sl_xdp_parse_full(struct xdp_md *ctx, struct sl_pkt *p)
 {
 	const sl_u8 *data = (const sl_u8 *)(long)ctx->data;
 	const sl_u8 *end = (const sl_u8 *)(long)ctx->data_end;
@@ -203,6 +206,22 @@ __noinline int sl_xdp_parse(struct xdp_md *ctx, struct sl_pkt *p)
 	if (!p)
 		return -SL_DROP_TRUNCATED;
 	return sl_parse(data, end, p);
+}
+
+/*
+ * The same, the plain IPv4 TCP/UDP frame first (sl_parse_fast4_end, as
+ * sluice-dp does): a third of the cost of sl_parse on such a frame.
+ */
+__noinline int sl_xdp_parse(struct xdp_md *ctx, struct sl_pkt *p)
+{
+	const sl_u8 *data = (const sl_u8 *)(long)ctx->data;
+	const sl_u8 *end = (const sl_u8 *)(long)ctx->data_end;
+
+	if (!p)
+		return -SL_DROP_TRUNCATED;
+	if (sl_parse_fast4_end(data, end, p))
+		return SL_PKT_L4;
+	return sl_xdp_parse_full(ctx, p);
 }
 
 /* ---- replies ---- */

@@ -711,15 +711,17 @@ static SL_ALWAYS_INLINE int sl_parse(const sl_u8 *data, const sl_u8 *end,
 }
 
 /*
- * sl_parse() for the common case only, for the DPDK fast path (the BPF
- * program keeps to sl_parse(): a second entry would cost verifier budget): untagged Ethernet, IPv4 without
+ * sl_parse() for the common case only: untagged Ethernet, IPv4 without
  * options, not a fragment, TCP or UDP with its header inside the packet.
- * Fills *p with the same bytes sl_parse() would and returns 1 (the packet is
- * then SL_PKT_L4); returns 0 for anything else (which sl_parse() then handles, drops included).
- * Each test below is one of sl_parse_ip4/tcp/udp's, narrowed.
+ * Fills *p with the same bytes sl_parse() would and returns 1 (the packet
+ * is then SL_PKT_L4); returns 0 for anything else, before writing to *p
+ * (sl_parse() then handles it, drops included). Each test below is one of
+ * sl_parse_ip4/tcp/udp's, narrowed. Both dataplanes take it first: the BPF
+ * program sees its bounds checks as pointer comparisons with end.
  */
-static SL_ALWAYS_INLINE int sl_parse_fast4(const sl_u8 *d, sl_u32 len,
-					   struct sl_pkt *p)
+static SL_ALWAYS_INLINE int sl_parse_fast4_end(const sl_u8 *d,
+					       const sl_u8 *end,
+					       struct sl_pkt *p)
 {
 	const struct sl_ethhdr *eth = (const struct sl_ethhdr *)d;
 	const struct sl_iphdr *ip = (const struct sl_iphdr *)(d + 14);
@@ -728,19 +730,19 @@ static SL_ALWAYS_INLINE int sl_parse_fast4(const sl_u8 *d, sl_u32 len,
 	sl_u32 tot, l4;
 	sl_u8 proto, tcp_flags = 0;
 
-	if (SL_UNLIKELY(len < 14 + 20 + 8))
+	if (SL_UNLIKELY(d + 14 + 20 + 8 > end))
 		return 0;
 	if (eth->proto != SL_BE16(SL_ETH_P_IP) || ip->ver_ihl != 0x45 ||
 	    (ip->frag_off & SL_BE16(SL_IP4_MF | SL_IP4_OFFMASK)))
 		return 0;
 	tot = sl_ntohs(ip->tot_len);
-	if (14 + tot > len)
+	if (d + 14 + tot > end)
 		return 0;
 	proto = ip->protocol;
 	if (proto == SL_IPPROTO_TCP) {
 		/* tot covers the TCP header (and 14 + tot <= len) before it
-		 * is read. */
-		if (tot < 20 + 20)
+		 * is read; the pointer test says the same to the verifier. */
+		if (tot < 20 + 20 || (const sl_u8 *)(th + 1) > end)
 			return 0;
 		l4 = (sl_u32)SL_TCP_DOFF(th) * 4;
 		if (l4 < 20 || 20 + l4 > tot)
@@ -772,6 +774,13 @@ static SL_ALWAYS_INLINE int sl_parse_fast4(const sl_u8 *d, sl_u32 len,
 	p->ttl = ip->ttl;
 	p->tcp_flags = tcp_flags;
 	return 1;
+}
+
+/* sl_parse_fast4_end() on the len bytes at d. */
+static SL_ALWAYS_INLINE int sl_parse_fast4(const sl_u8 *d, sl_u32 len,
+					   struct sl_pkt *p)
+{
+	return sl_parse_fast4_end(d, d + len, p);
 }
 
 /*

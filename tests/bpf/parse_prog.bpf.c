@@ -4,6 +4,9 @@
  * stores the verdict and the struct sl_pkt in result_map, then passes the
  * packet. Proves that parse.h passes the verifier, and lets
  * test_parse_bpf.c compare the BPF result with the host's byte for byte.
+ * sl_parse_fast_prog does what sluice_xdp's sl_xdp_parse does: the plain
+ * IPv4 TCP/UDP frame through sl_parse_fast4_end, the rest through
+ * sl_parse; pad says which (1: the fast parser took it).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -30,6 +33,27 @@ int sl_parse_prog(struct xdp_md *ctx)
 	if (!r)
 		return XDP_PASS;
 	r->pad = 0;
+	r->ret = sl_parse(data, end, &r->pkt);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int sl_parse_fast_prog(struct xdp_md *ctx)
+{
+	const sl_u8 *data = (const sl_u8 *)(unsigned long)ctx->data;
+	const sl_u8 *end = (const sl_u8 *)(unsigned long)ctx->data_end;
+	struct sl_parse_result *r;
+	__u32 zero = 0;
+
+	r = bpf_map_lookup_elem(&result_map, &zero);
+	if (!r)
+		return XDP_PASS;
+	r->pad = 0;
+	if (sl_parse_fast4_end(data, end, &r->pkt)) {
+		r->pad = 1;
+		r->ret = SL_PKT_L4;
+		return XDP_PASS;
+	}
 	r->ret = sl_parse(data, end, &r->pkt);
 	return XDP_PASS;
 }
