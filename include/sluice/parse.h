@@ -719,8 +719,7 @@ static SL_ALWAYS_INLINE int sl_parse(const sl_u8 *data, const sl_u8 *end,
  * sl_parse_ip4/tcp/udp's, narrowed. Both dataplanes take it first: the BPF
  * program sees its bounds checks as pointer comparisons with end.
  */
-static SL_ALWAYS_INLINE int sl_parse_fast4_end(const sl_u8 *d,
-					       const sl_u8 *end,
+static SL_ALWAYS_INLINE int sl_parse_fast4_end(const sl_u8 *d, const sl_u8 *end,
 					       struct sl_pkt *p)
 {
 	const struct sl_ethhdr *eth = (const struct sl_ethhdr *)d;
