@@ -5,8 +5,9 @@
  * packet. Proves that parse.h passes the verifier, and lets
  * test_parse_bpf.c compare the BPF result with the host's byte for byte.
  * sl_parse_fast_prog does what sluice_xdp's sl_xdp_parse does: the plain
- * IPv4 TCP/UDP frame through sl_parse_fast4_end, the rest through
- * sl_parse; pad says which (1: the fast parser took it).
+ * IPv4 or IPv6 TCP/UDP frame through sl_parse_fast4_end or
+ * sl_parse_fast6_end, the rest through sl_parse; pad says which (1: a fast
+ * parser took it).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -49,7 +50,8 @@ int sl_parse_fast_prog(struct xdp_md *ctx)
 	if (!r)
 		return XDP_PASS;
 	r->pad = 0;
-	if (sl_parse_fast4_end(data, end, &r->pkt)) {
+	if (sl_parse_fast4_end(data, end, &r->pkt) ||
+	    sl_parse_fast6_end(data, end, &r->pkt)) {
 		r->pad = 1;
 		r->ret = SL_PKT_L4;
 		return XDP_PASS;

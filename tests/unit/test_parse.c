@@ -174,32 +174,46 @@ static void test_parse_truncated_at_every_byte_is_truncated(void **state)
 }
 
 /*
- * sl_parse_fast4() on exactly len bytes (a heap copy of that size, so a
- * read past the end is caught under valgrind/ASan) must agree with
- * sl_parse(): whatever it takes is SL_PKT_L4 with a byte-identical result,
- * and it takes every packet of its kind (untagged IPv4 without options,
- * not a fragment, TCP/UDP).
+ * sl_parse_fast4() and sl_parse_fast6_end() on exactly len bytes (a heap
+ * copy of that size, so a read past the end is caught under valgrind/ASan)
+ * must agree with sl_parse(): whatever one takes is SL_PKT_L4 with a
+ * byte-identical result, and each takes every packet of its kind
+ * (untagged IPv4 without options, or IPv6 without extension headers; not
+ * a fragment; TCP/UDP).
  */
 static void check_fast4(const sl_u8 *data, unsigned int len, const char *name)
 {
 	sl_u8 *copy = malloc(len ? len : 1);
-	struct sl_pkt slow, fast;
-	int kind, took, eligible;
+	struct sl_pkt slow, fast, fast6;
+	int kind, took, took6, eligible, eligible6;
 
 	assert_non_null(copy);
 	memcpy(copy, data, len);
 	kind = sl_parse(copy, copy + len, &slow);
 	took = sl_parse_fast4(copy, len, &fast);
-	eligible = kind == SL_PKT_L4 && slow.ethertype == SL_ETH_P_IP &&
-		   slow.nvlan == 0 && !(slow.flags & SL_PKT_F_FRAG) &&
+	took6 = sl_parse_fast6_end(copy, copy + len, &fast6);
+	eligible = kind == SL_PKT_L4 && slow.nvlan == 0 &&
+		   !(slow.flags & SL_PKT_F_FRAG);
+	eligible6 = eligible && slow.ethertype == SL_ETH_P_IPV6 &&
+		    slow.l4_off == 14 + 40;
+	eligible = eligible && slow.ethertype == SL_ETH_P_IP &&
 		   slow.l4_off == 14 + 20;
 	free(copy);
 	if (took && (kind != SL_PKT_L4 || memcmp(&slow, &fast, sizeof(fast))))
 		fail_msg("%s (%u bytes): fast parser differs from sl_parse "
 			 "(kind %d)",
 			 name, len, kind);
+	if (took6 &&
+	    (kind != SL_PKT_L4 || memcmp(&slow, &fast6, sizeof(fast6))))
+		fail_msg("%s (%u bytes): fast IPv6 parser differs from "
+			 "sl_parse (kind %d)",
+			 name, len, kind);
 	if (eligible && !took)
 		fail_msg("%s (%u bytes): fast parser missed a plain packet",
+			 name, len);
+	if (eligible6 && !took6)
+		fail_msg("%s (%u bytes): fast IPv6 parser missed a plain "
+			 "packet",
 			 name, len);
 }
 
@@ -231,6 +245,20 @@ static void test_fast4_parser_agrees_with_sl_parse(void **state)
 			b.buf[16] = (sl_u8)(tot >> 8);
 			b.buf[17] = (sl_u8)tot;
 			check_fast4(b.buf, 14u + tot, b.name);
+		}
+	}
+	/* The same for every IPv6 payload length near the L4 headers'. */
+	for (i = 0; i < PB_CORPUS_N; i++) {
+		struct pb b;
+		sl_u16 pl;
+
+		pb_corpus(&b, i);
+		if (b.len < 54 || b.buf[12] != 0x86 || b.buf[13] != 0xdd)
+			continue;
+		for (pl = 0; pl <= 40 && 54u + pl <= b.len; pl++) {
+			b.buf[18] = (sl_u8)(pl >> 8);
+			b.buf[19] = (sl_u8)pl;
+			check_fast4(b.buf, 54u + pl, b.name);
 		}
 	}
 	/* Mutated headers: lengths, version, flags, ports, protocol. */
