@@ -711,11 +711,66 @@ static SL_ALWAYS_INLINE int sl_parse(const sl_u8 *data, const sl_u8 *end,
 }
 
 /*
+ * The fast parsers' L4 part: the TCP or UDP header at l4, after an IP
+ * header of hl bytes, in an IP packet of tot bytes (its length field) that
+ * lies inside the frame; the caller has checked that 8 bytes from l4 do.
+ * The tests are sl_parse_tcp/udp's, narrowed. Returns 1 (*tcp_flags set
+ * for TCP), or 0 for anything sl_parse() must judge.
+ */
+static SL_ALWAYS_INLINE int sl_parse_fast_l4(const sl_u8 *l4, const sl_u8 *end,
+					     sl_u32 hl, sl_u32 tot, sl_u8 proto,
+					     sl_u8 *tcp_flags)
+{
+	const struct sl_tcphdr *th = (const struct sl_tcphdr *)l4;
+	const struct sl_udphdr *uh = (const struct sl_udphdr *)l4;
+	sl_u32 len;
+
+	if (proto == SL_IPPROTO_TCP) {
+		/* tot covers the TCP header before it is read; the pointer
+		 * test says the same to the BPF verifier. */
+		if (tot < hl + 20 || (const sl_u8 *)(th + 1) > end)
+			return 0;
+		len = (sl_u32)SL_TCP_DOFF(th) * 4;
+		if (len < 20 || hl + len > tot)
+			return 0;
+		*tcp_flags = th->flags;
+		return 1;
+	}
+	if (proto == SL_IPPROTO_UDP) {
+		if (tot < hl + 8)
+			return 0;
+		len = sl_ntohs(uh->len);
+		return len >= 8 && hl + len <= tot;
+	}
+	return 0;
+}
+
+/* The rest of *p as sl_parse() leaves it for a plain TCP/UDP packet. */
+static SL_ALWAYS_INLINE void sl_parse_fast_fill(struct sl_pkt *p,
+						const sl_u8 *l4, sl_u8 family,
+						sl_u16 ethertype, sl_u32 hl,
+						sl_u32 tot, sl_u8 proto)
+{
+	const struct sl_udphdr *uh = (const struct sl_udphdr *)l4;
+
+	p->key.sport = uh->source; /* TCP and UDP both start with the ports */
+	p->key.dport = uh->dest;
+	p->key.proto = proto;
+	p->key.family = family;
+	p->l3_off = 14;
+	p->l4_off = (sl_u16)(14 + hl);
+	p->l3_len = (sl_u16)tot;
+	p->ethertype = ethertype;
+	p->family = family;
+	p->l4proto = proto;
+}
+
+/*
  * sl_parse() for the common case only: untagged Ethernet, IPv4 without
  * options, not a fragment, TCP or UDP with its header inside the packet.
  * Fills *p with the same bytes sl_parse() would and returns 1 (the packet
  * is then SL_PKT_L4); returns 0 for anything else, before writing to *p
- * (sl_parse() then handles it, drops included). Each test below is one of
+ * (sl_parse() then handles it, drops included). Each test is one of
  * sl_parse_ip4/tcp/udp's, narrowed. Both dataplanes take it first: the BPF
  * program sees its bounds checks as pointer comparisons with end.
  */
@@ -724,10 +779,8 @@ static SL_ALWAYS_INLINE int sl_parse_fast4_end(const sl_u8 *d, const sl_u8 *end,
 {
 	const struct sl_ethhdr *eth = (const struct sl_ethhdr *)d;
 	const struct sl_iphdr *ip = (const struct sl_iphdr *)(d + 14);
-	const struct sl_tcphdr *th = (const struct sl_tcphdr *)(d + 34);
-	const struct sl_udphdr *uh = (const struct sl_udphdr *)(d + 34);
-	sl_u32 tot, l4;
-	sl_u8 proto, tcp_flags = 0;
+	sl_u8 tcp_flags = 0;
+	sl_u32 tot;
 
 	if (SL_UNLIKELY(d + 14 + 20 + 8 > end))
 		return 0;
@@ -735,40 +788,14 @@ static SL_ALWAYS_INLINE int sl_parse_fast4_end(const sl_u8 *d, const sl_u8 *end,
 	    (ip->frag_off & SL_BE16(SL_IP4_MF | SL_IP4_OFFMASK)))
 		return 0;
 	tot = sl_ntohs(ip->tot_len);
-	if (d + 14 + tot > end)
+	if (d + 14 + tot > end ||
+	    !sl_parse_fast_l4(d + 34, end, 20, tot, ip->protocol, &tcp_flags))
 		return 0;
-	proto = ip->protocol;
-	if (proto == SL_IPPROTO_TCP) {
-		/* tot covers the TCP header (and 14 + tot <= len) before it
-		 * is read; the pointer test says the same to the verifier. */
-		if (tot < 20 + 20 || (const sl_u8 *)(th + 1) > end)
-			return 0;
-		l4 = (sl_u32)SL_TCP_DOFF(th) * 4;
-		if (l4 < 20 || 20 + l4 > tot)
-			return 0;
-		tcp_flags = th->flags;
-	} else if (proto == SL_IPPROTO_UDP) {
-		if (tot < 20 + 8)
-			return 0;
-		l4 = sl_ntohs(uh->len);
-		if (l4 < 8 || 20 + l4 > tot)
-			return 0;
-	} else {
-		return 0;
-	}
 	sl_memzero(p, sizeof(*p));
 	p->key.src.v4 = ip->saddr;
 	p->key.dst.v4 = ip->daddr;
-	p->key.sport = uh->source; /* TCP and UDP both start with the ports */
-	p->key.dport = uh->dest;
-	p->key.proto = proto;
-	p->key.family = SL_AF_INET;
-	p->l3_off = 14;
-	p->l4_off = 14 + 20;
-	p->l3_len = (sl_u16)tot;
-	p->ethertype = SL_ETH_P_IP;
-	p->family = SL_AF_INET;
-	p->l4proto = proto;
+	sl_parse_fast_fill(p, d + 34, SL_AF_INET, SL_ETH_P_IP, 20, tot,
+			   ip->protocol);
 	p->flags = (ip->frag_off & SL_BE16(SL_IP4_DF)) ? SL_PKT_F_DF : 0;
 	p->ttl = ip->ttl;
 	p->tcp_flags = tcp_flags;
@@ -792,48 +819,22 @@ static SL_ALWAYS_INLINE int sl_parse_fast6_end(const sl_u8 *d, const sl_u8 *end,
 {
 	const struct sl_ethhdr *eth = (const struct sl_ethhdr *)d;
 	const struct sl_ip6hdr *ip6 = (const struct sl_ip6hdr *)(d + 14);
-	const struct sl_tcphdr *th = (const struct sl_tcphdr *)(d + 54);
-	const struct sl_udphdr *uh = (const struct sl_udphdr *)(d + 54);
-	sl_u32 tot, l4;
-	sl_u8 proto, tcp_flags = 0;
+	sl_u8 tcp_flags = 0;
+	sl_u32 tot;
 
 	if (SL_UNLIKELY(d + 14 + 40 + 8 > end))
 		return 0;
 	if (eth->proto != SL_BE16(SL_ETH_P_IPV6) || SL_IP6_VERSION(ip6) != 6)
 		return 0;
 	tot = 40 + (sl_u32)sl_ntohs(ip6->payload_len);
-	if (d + 14 + tot > end)
+	if (d + 14 + tot > end ||
+	    !sl_parse_fast_l4(d + 54, end, 40, tot, ip6->nexthdr, &tcp_flags))
 		return 0;
-	proto = ip6->nexthdr;
-	if (proto == SL_IPPROTO_TCP) {
-		if (tot < 40 + 20 || (const sl_u8 *)(th + 1) > end)
-			return 0;
-		l4 = (sl_u32)SL_TCP_DOFF(th) * 4;
-		if (l4 < 20 || 40 + l4 > tot)
-			return 0;
-		tcp_flags = th->flags;
-	} else if (proto == SL_IPPROTO_UDP) {
-		if (tot < 40 + 8)
-			return 0;
-		l4 = sl_ntohs(uh->len);
-		if (l4 < 8 || 40 + l4 > tot)
-			return 0;
-	} else {
-		return 0;
-	}
 	sl_memzero(p, sizeof(*p));
 	p->key.src = ip6->saddr;
 	p->key.dst = ip6->daddr;
-	p->key.sport = uh->source;
-	p->key.dport = uh->dest;
-	p->key.proto = proto;
-	p->key.family = SL_AF_INET6;
-	p->l3_off = 14;
-	p->l4_off = 14 + 40;
-	p->l3_len = (sl_u16)tot;
-	p->ethertype = SL_ETH_P_IPV6;
-	p->family = SL_AF_INET6;
-	p->l4proto = proto;
+	sl_parse_fast_fill(p, d + 54, SL_AF_INET6, SL_ETH_P_IPV6, 40, tot,
+			   ip6->nexthdr);
 	p->ttl = ip6->hop_limit;
 	p->tcp_flags = tcp_flags;
 	return 1;

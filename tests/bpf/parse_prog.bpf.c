@@ -22,19 +22,27 @@ struct {
 	__type(value, struct sl_parse_result);
 } result_map SEC(".maps");
 
+/* result_map's value, pad cleared; NULL only if the map is missing. */
+static __always_inline struct sl_parse_result *result(void)
+{
+	struct sl_parse_result *r;
+	__u32 zero = 0;
+
+	r = bpf_map_lookup_elem(&result_map, &zero);
+	if (r)
+		r->pad = 0;
+	return r;
+}
+
 SEC("xdp")
 int sl_parse_prog(struct xdp_md *ctx)
 {
 	const sl_u8 *data = (const sl_u8 *)(unsigned long)ctx->data;
 	const sl_u8 *end = (const sl_u8 *)(unsigned long)ctx->data_end;
-	struct sl_parse_result *r;
-	__u32 zero = 0;
+	struct sl_parse_result *r = result();
 
-	r = bpf_map_lookup_elem(&result_map, &zero);
-	if (!r)
-		return XDP_PASS;
-	r->pad = 0;
-	r->ret = sl_parse(data, end, &r->pkt);
+	if (r)
+		r->ret = sl_parse(data, end, &r->pkt);
 	return XDP_PASS;
 }
 
@@ -43,20 +51,17 @@ int sl_parse_fast_prog(struct xdp_md *ctx)
 {
 	const sl_u8 *data = (const sl_u8 *)(unsigned long)ctx->data;
 	const sl_u8 *end = (const sl_u8 *)(unsigned long)ctx->data_end;
-	struct sl_parse_result *r;
-	__u32 zero = 0;
+	struct sl_parse_result *r = result();
 
-	r = bpf_map_lookup_elem(&result_map, &zero);
 	if (!r)
 		return XDP_PASS;
-	r->pad = 0;
 	if (sl_parse_fast4_end(data, end, &r->pkt) ||
 	    sl_parse_fast6_end(data, end, &r->pkt)) {
 		r->pad = 1;
 		r->ret = SL_PKT_L4;
-		return XDP_PASS;
+	} else {
+		r->ret = sl_parse(data, end, &r->pkt);
 	}
-	r->ret = sl_parse(data, end, &r->pkt);
 	return XDP_PASS;
 }
 
