@@ -195,6 +195,19 @@ static SL_ALWAYS_INLINE int sl_flowtab_match(const struct sl_flowtab *ft,
 }
 
 /*
+ * Stamp way w as seen now. The store is skipped when the stamp already says
+ * now (every hit but the first in a second): the bucket line then stays
+ * clean, and a table larger than the caches is not written back to DRAM
+ * for every packet.
+ */
+static SL_ALWAYS_INLINE void sl_flowtab_touch(struct sl_flow_bucket *bk,
+					      unsigned int w, sl_u32 now)
+{
+	if (bk->seen[w] != now)
+		bk->seen[w] = now;
+}
+
+/*
  * Find a live entry for key and refresh it; NULL when absent or expired.
  * way is a hint from sl_flowtab_match() (or -1): tried first, and the
  * bucket is scanned when it does not hold key. The entry stays valid until
@@ -213,7 +226,7 @@ sl_flowtab_lookup(struct sl_flowtab *ft, const struct sl_flow_key *key,
 	    sl_flow_key_eq(&ft->entries[b * SL_FT_WAYS + way].key, key)) {
 		if (sl_flowtab_expired(ft, sig, bk->seen[way], now))
 			return NULL;
-		bk->seen[way] = now;
+		sl_flowtab_touch(bk, (unsigned int)way, now);
 		return &ft->entries[b * SL_FT_WAYS + way];
 	}
 	for (m = sl_flowtab_sig_mask(bk, sig); m; m &= m - 1) {
@@ -225,7 +238,7 @@ sl_flowtab_lookup(struct sl_flowtab *ft, const struct sl_flow_key *key,
 			continue;
 		if (sl_flowtab_expired(ft, sig, bk->seen[w], now))
 			return NULL;
-		bk->seen[w] = now;
+		sl_flowtab_touch(bk, w, now);
 		return e;
 	}
 	return NULL;
