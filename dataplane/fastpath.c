@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "burst.h"
+#include "express.h"
 #include "fastpath.h"
 #include "flowtab.h"
 #include "neigh.h"
@@ -141,6 +143,58 @@ static void track_l2dsr_backends(struct sl_fp *fp)
 	}
 }
 
+/* Is slot i of the VIP index an IPv4 key of a VIP, not of fragments? */
+static bool vip4_indexed(const struct sl_vip_slot *idx)
+{
+	return idx->vip_id != SL_VIP_EMPTY && idx->key.family == SL_AF_INET &&
+	       !(idx->key.proto & SL_VIP_KEY_FRAG);
+}
+
+/* Build fp->vip4 (fastpath.h) from the new table's VIP index. */
+static void vip4_build(struct sl_fp *fp)
+{
+	const struct sl_table_hdr *t = fp->table;
+	const struct sl_vip_slot *idx = sl_table_vip_index(t);
+	const struct sl_vip_entry *vips = sl_table_vips(t);
+	sl_u32 i, n = 0, size = 16, bits = 4;
+
+	for (i = 0; i < t->vip_index_size; i++)
+		n += vip4_indexed(&idx[i]);
+	while (size < 4 * n && size < SL_FP_VIP4_SLOTS) {
+		size <<= 1;
+		bits++;
+	}
+	memset(fp->vip4, 0, sizeof(fp->vip4));
+	fp->vip4_mask = size - 1;
+	fp->vip4_shift = (sl_u8)(64 - bits);
+	fp->vip4_partial = false;
+	for (i = 0, n = 0; i < t->vip_index_size; i++) {
+		const struct sl_vip_key *k = &idx[i].key;
+		sl_u16 vid = idx[i].vip_id;
+		sl_u8 method = vid < t->n_vips ? vips[vid].method : 0;
+		sl_u64 key;
+		sl_u32 j;
+
+		if (!vip4_indexed(&idx[i]))
+			continue;
+		if (n == size / 4) {
+			fp->vip4_partial = true;
+			break;
+		}
+		key = vip4_key(k->addr.v4, k->port, k->proto);
+		j = (sl_u32)((key * 0x9e3779b97f4a7c15ull) >> fp->vip4_shift);
+		while (fp->vip4[j].key != 0)
+			j = (j + 1) & fp->vip4_mask;
+		fp->vip4[j].key = key;
+		fp->vip4[j].vid = vid;
+		fp->vip4[j].enc4 =
+			method == SL_METHOD_IPIP || method == SL_METHOD_GUE
+				? (sl_u8)sl_encap_len(method, SL_AF_INET)
+				: 0;
+		n++;
+	}
+}
+
 void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns)
 {
 	sl_u64 gen;
@@ -167,7 +221,6 @@ void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns)
 		return;
 	fp->table = gen ? sl_table_slot(fp->shm, gen) : NULL;
 	fp->gen = gen;
-	memset(fp->vip_cache, 0, sizeof(fp->vip_cache));
 	if (fp->table) {
 		const struct sl_table_params *prm = &fp->table->params;
 		sl_u8 bits = prm->encap_src4_bits;
@@ -175,6 +228,7 @@ void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns)
 		/* As sl_encap_src() computes it per packet. */
 		fp->src4_host = bits >= 32 ? 0 : (0xffffffffu >> bits);
 		fp->src4_net = sl_ntohl(prm->encap_src4.v4) & ~fp->src4_host;
+		vip4_build(fp);
 	}
 	fp->stats->table_gen = gen;
 	__atomic_store_n(&fp->shm->qs[fp->qs_row].seen, gen, __ATOMIC_RELEASE);
@@ -248,81 +302,25 @@ static sl_u16 classify(const struct sl_table_hdr *t, const struct sl_pkt *p)
 }
 
 /*
- * classify() for an IPv4 packet that is not a fragment, through the
- * per-generation cache in fp (classify() is a pure function of the table
- * and these three fields, so caching its answers, misses included, is
- * exact until the table changes).
+ * classify() for an IPv4 packet that is not a fragment, from fp->vip4,
+ * which holds exactly the answers of the table's VIP index for it.
  */
-static SL_ALWAYS_INLINE sl_u16 classify4(struct sl_fp *fp,
+static SL_ALWAYS_INLINE sl_u16 classify4(const struct sl_fp *fp,
 					 const struct sl_pkt *p)
 {
-	struct sl_fp_vip_cache *c;
-	sl_u64 key;
+	const struct sl_fp_vip4 *v;
 
-	/* Bit 56 marks the key as used: a zeroed entry never matches. */
-	key = (sl_u64)p->key.dst.v4 | ((sl_u64)p->key.dport << 32) |
-	      ((sl_u64)p->key.proto << 48) | (1ull << 56);
-	c = &fp->vip_cache[(key * 0x9e3779b97f4a7c15ull) >>
-			   (64 - __builtin_ctz(SL_FP_VIP_CACHE))];
-	if (SL_LIKELY(c->key == key))
-		return c->vid;
-	c->key = key;
-	c->vid = classify(fp->table, p);
-	return c->vid;
+	v = vip4_find(fp->vip4, fp->vip4_mask, fp->vip4_shift,
+		      vip4_key(p->key.dst.v4, p->key.dport, p->key.proto));
+	if (!v && !fp->vip4_partial && p->key.dport != 0)
+		v = vip4_find(fp->vip4, fp->vip4_mask, fp->vip4_shift,
+			      vip4_key(p->key.dst.v4, 0, p->key.proto));
+	if (v)
+		return v->vid;
+	return fp->vip4_partial ? classify(fp->table, p) : SL_VIP_EMPTY;
 }
 
 /* ---- select ---- */
-
-/*
- * What stage 3 reads for every packet of a burst, loaded once: its stores
- * into packets may alias fp and the table, so the compiler would otherwise
- * reload each per packet. And the flow-table hit count, added to the shared
- * row once, at the end of the burst. (Counting the per-VIP packets and
- * bytes the same way, per run of packets of one VIP, took more
- * instructions than adding to the row per packet.)
- */
-struct fp_burst {
-	/* Never NULL: without a table, stage 3 does not start. */
-	const struct sl_table_hdr *t;
-	const struct sl_vip_entry *vips;
-	const struct sl_backend_entry *bes;
-	sl_u32 n_backends;
-	sl_u32 mtu;
-	sl_u32 now;
-	bool gw4_ok;
-	sl_u32 src4_net, src4_host;
-	const sl_u8 *eth4;    /* fp->eth4_tmpl of the port */
-	struct sl_flowtab ft; /* a copy: its fields are fixed after init */
-	struct sl_vip_stats *vip_stats;
-	struct sl_backend_stats *backend_stats;
-	sl_u64 flow_hits;
-};
-
-static SL_ALWAYS_INLINE void burst_start(struct fp_burst *bc,
-					 const struct sl_fp *fp, sl_u16 port)
-{
-	const struct sl_table_hdr *t = fp->table;
-
-	bc->t = t;
-	bc->vips = sl_table_vips(t);
-	bc->bes = sl_table_backends(t);
-	bc->n_backends = t->n_backends;
-	bc->mtu = t->params.mtu;
-	bc->now = fp->now;
-	bc->gw4_ok = fp->gw4_ok[port];
-	bc->src4_net = fp->src4_net;
-	bc->src4_host = fp->src4_host;
-	bc->eth4 = fp->eth4_tmpl[port];
-	bc->ft = *fp->ft;
-	bc->vip_stats = fp->vip_stats;
-	bc->backend_stats = fp->backend_stats;
-	bc->flow_hits = 0;
-}
-
-static SL_ALWAYS_INLINE void burst_end(struct fp_burst *bc, struct sl_fp *fp)
-{
-	fp->stats->flow_hits += bc->flow_hits;
-}
 
 /* A remembered flow still holds while its backend is the same identity,
  * serves this VIP and takes its packets (a new connection: only if UP).
@@ -630,74 +628,6 @@ static enum sl_verdict ndp_in(struct sl_fp *fp, sl_u16 port, struct sl_buf *b,
 
 /* ---- encapsulate ---- */
 
-/* One's complement sum of a and b in 64 bits (end-around carry). */
-static SL_ALWAYS_INLINE sl_u64 csum_add64(sl_u64 a, sl_u64 b)
-{
-	a += b;
-	return a + (a < b);
-}
-
-/*
- * A 64-bit one's complement sum folded to the 16-bit checksum field (as
- * sl_csum_fold() does for 32 bits). Adding a word to itself rotated by half
- * its width leaves the end-around-carried sum of its halves in the upper
- * half: two rotates instead of four masked adds.
- */
-static SL_ALWAYS_INLINE sl_u16 csum_fold64(sl_u64 sum)
-{
-	sl_u32 s = (sl_u32)((sum + (sum >> 32 | sum << 32)) >> 32);
-
-	return (sl_u16)(~(s + (s >> 16 | s << 16)) >> 16);
-}
-
-/*
- * sl_encap_write() plus the Ethernet header for the common case: IPv4 in
- * IPv4 (IPIP or GUE) behind an untagged Ethernet header, to a gateway whose
- * MAC is known. Writes the same bytes from per-burst templates: the outer
- * IPv4 header as three words (bytes 0-7, 8-11, 12-19) built in registers,
- * its checksum summed from those words (RFC 1071: a one's complement sum
- * of 64-bit words folds to the same 16-bit sum) instead of re-reading the
- * header.
- */
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "encap4() composes header words in little-endian order"
-#endif
-static SL_ALWAYS_INLINE void encap4(const struct fp_burst *bc, struct sl_buf *b,
-				    const struct sl_pkt *p,
-				    const struct sl_vip_entry *vip,
-				    const struct sl_backend_entry *be,
-				    sl_u64 hash, sl_u32 enc)
-{
-	sl_u8 *frame = b->data - enc;
-	sl_u16 inner_len = p->l3_len;
-	sl_u64 tot = sl_htons((sl_u16)(enc + inner_len));
-	sl_u64 frag = (p->flags & SL_PKT_F_DF) ? SL_BE16(SL_IP4_DF) : 0;
-	sl_u32 proto =
-		vip->method == SL_METHOD_GUE ? SL_IPPROTO_UDP : SL_IPPROTO_IPIP;
-	sl_u64 src = sl_htonl(bc->src4_net | ((sl_u32)hash & bc->src4_host));
-	sl_u64 w0, w2, w3;
-
-	/* Version/IHL, TOS (the inner one's), total length, ID 0, DF. */
-	w0 = 0x45 | (sl_u64)b->data[14 + 1] << 8 | tot << 16 | frag << 48;
-	/* TTL, protocol, checksum 0 until summed. */
-	w2 = SL_ENCAP_TTL | proto << 8;
-	w3 = src | (sl_u64)be->addr.v4 << 32;
-	w2 |= (sl_u64)csum_fold64(csum_add64(csum_add64(w0, w3), w2)) << 16;
-	/* 16 bytes: the last two are the outer IP header's, written next. */
-	memcpy(frame, bc->eth4, 16);
-	memcpy(frame + 14, &w0, 8);
-	memcpy(frame + 14 + 8, &w2, 4);
-	memcpy(frame + 14 + 12, &w3, 8);
-	if (proto == SL_IPPROTO_UDP) {
-		struct sl_udphdr *udp = (struct sl_udphdr *)(frame + 14 + 20);
-
-		udp->source = sl_encap_gue_sport(hash);
-		udp->dest = bc->t->params.gue_port;
-		udp->len = sl_htons((sl_u16)(8 + inner_len));
-		udp->check = 0;
-	}
-}
-
 /*
  * fast: p came through sl_parse_fast4() (untagged IPv4 without options,
  * not a fragment, TCP or UDP): the tests that settles are left out.
@@ -746,7 +676,8 @@ forward(struct sl_fp *fp, struct fp_burst *bc, sl_u16 port, struct sl_buf *b,
 	if (SL_LIKELY(l2 == sizeof(struct sl_ethhdr) &&
 		      (fast || p->family == SL_AF_INET) &&
 		      be->family == SL_AF_INET)) {
-		encap4(bc, b, p, vip, be, hash, enc);
+		encap4(bc, b, l3_len, (p->flags & SL_PKT_F_DF) != 0,
+		       vip->method == SL_METHOD_GUE, be->addr.v4, hash, enc);
 		goto moved;
 	}
 	memcpy(mac,
@@ -830,8 +761,12 @@ vip_packet(struct sl_fp *fp, struct fp_burst *bc, sl_u16 port, struct sl_buf *b,
 	return forward(fp, bc, port, b, p, fast, vip, (sl_u32)be, hash, reason);
 }
 
-/* Stage 1: parse, find the VIP, hash for the flow table, prefetch the bucket. */
-static SL_ALWAYS_INLINE void
+/*
+ * Stage 1: parse, find the VIP, hash for the flow table, prefetch the
+ * bucket. Not inlined, as stage_finish(): the burst loops then keep the
+ * express path's state in registers.
+ */
+static __attribute__((noinline)) void
 stage_classify(struct sl_fp *fp, const struct sl_buf *b, struct fp_pkt *st)
 {
 	const struct sl_table_hdr *t = fp->table;
@@ -884,7 +819,7 @@ static SL_ALWAYS_INLINE bool is_vip_kind(const struct fp_pkt *st)
 }
 
 /* Stage 3: everything else, one packet at a time. */
-static SL_ALWAYS_INLINE enum sl_verdict
+static __attribute__((noinline)) enum sl_verdict
 stage_finish(struct sl_fp *fp, struct fp_burst *bc, sl_u16 port,
 	     struct sl_buf *b, const struct fp_pkt *st, enum sl_drop *reason)
 {
@@ -901,24 +836,92 @@ stage_finish(struct sl_fp *fp, struct fp_burst *bc, sl_u16 port,
  * stalling each one in turn (as DPDK's l3fwd does for its lookups). Each
  * stage runs over the whole burst before the next starts: running stage 2
  * only a few packets ahead of stage 3 (8 or 16) was slower with 1M flows,
- * as it keeps fewer entry misses in flight at once.
+ * as it keeps fewer entry misses in flight at once. A packet starts on the
+ * express path (express.h) when it can, and moves to the general one at
+ * the first doubt.
  */
+SL_STATIC_ASSERT(SL_FP_BURST_MAX <= 32, "a burst's packets fit a 32-bit mask");
+
+/*
+ * Stage 1 on the express path for the n packets of a burst (fp's table
+ * not NULL): the mask of those that are not express candidates, which
+ * take the general path; *rx_bytes gets their lengths. Without calls, as
+ * fx_stage3().
+ */
+static __attribute__((noinline)) sl_u32
+fx_stage1(struct sl_fp *fp, const struct sl_buf *bufs, unsigned int n,
+	  struct fx_pkt *fx, sl_u64 *rx_bytes)
+{
+	struct fx_ctx c = {
+		.seed = fp->table->params.seed.k1,
+		.vip4 = fp->vip4,
+		.vip4_mask = fp->vip4_mask,
+		.vip4_shift = fp->vip4_shift,
+		.vip4_partial = fp->vip4_partial,
+		.buckets = fp->ft->buckets,
+		.mask = fp->ft->mask,
+	};
+	sl_u64 bytes = 0;
+	sl_u32 slow = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		bytes += bufs[i].len;
+		if (!fx_classify(&c, &bufs[i], &fx[i]))
+			slow |= 1u << i;
+	}
+	*rx_bytes = bytes;
+	return slow;
+}
+
+/*
+ * Stage 3 on the express path for packets first.. of the burst while they
+ * are express (bit clear in slow) all the way; returns the first one that
+ * is not (or n). A function of its own, without calls, so that its loop
+ * keeps the burst's state in registers: a call inside would leave it only
+ * the callee-saved ones.
+ */
+static __attribute__((noinline)) unsigned int
+fx_stage3(struct fp_burst *bc, struct sl_buf *bufs, const struct fx_pkt *fx,
+	  unsigned int first, unsigned int n, sl_u32 slow,
+	  enum sl_verdict *verdicts, enum sl_drop *reasons)
+{
+	unsigned int i;
+
+	for (i = first; i < n; i++) {
+		if ((slow >> i) & 1 || !fx_forward(bc, &bufs[i], &fx[i]))
+			break;
+		verdicts[i] = SL_VERDICT_TX;
+		reasons[i] = SL_DROP_NONE;
+	}
+	return i;
+}
+
 void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port, struct sl_buf *bufs,
 			 unsigned int n, enum sl_verdict *verdicts,
 			 enum sl_drop *reasons)
 {
 	struct fp_pkt st[SL_FP_BURST_MAX];
+	struct fx_pkt fx[SL_FP_BURST_MAX];
+	sl_u32 slow = 0; /* bit i: packet i takes the general path */
 	struct fp_burst bc;
-	unsigned int i;
-
 	sl_u64 rx_bytes = 0;
+	unsigned int i;
+	sl_u32 m;
 
 	if (n > SL_FP_BURST_MAX)
 		n = SL_FP_BURST_MAX;
-	for (i = 0; i < n; i++) {
-		rx_bytes += bufs[i].len;
-		stage_classify(fp, &bufs[i], &st[i]);
+	/* Express needs the gateway's MAC (for every IPv4 backend). */
+	if (fp->table && fp->gw4_ok[port] && !fp->express_off) {
+		slow = fx_stage1(fp, bufs, n, fx, &rx_bytes);
+	} else {
+		for (i = 0; i < n; i++)
+			rx_bytes += bufs[i].len;
+		slow = (sl_u32)((1ull << n) - 1);
 	}
+	for (m = slow; m; m &= m - 1)
+		stage_classify(fp, &bufs[__builtin_ctz(m)],
+			       &st[__builtin_ctz(m)]);
 	fp->stats->rx_packets += n;
 	fp->stats->rx_bytes += rx_bytes;
 	if (SL_UNLIKELY(!fp->table)) {
@@ -933,12 +936,23 @@ void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port, struct sl_buf *bufs,
 		}
 		return;
 	}
-	for (i = 0; i < n; i++)
-		if (st[i].vid < SL_VIP_AMBIGUOUS)
-			st[i].way = sl_flowtab_match(fp->ft, &st[i].p.key,
-						     st[i].ih);
+	for (i = 0; i < n; i++) {
+		if (!((slow >> i) & 1))
+			fx_match(fp->ft, &fx[i]);
+		else if (st[i].vid < SL_VIP_AMBIGUOUS)
+			st[i].way = sl_flowtab_match(fp->ft, st[i].ih);
+	}
 	burst_start(&bc, fp, port);
 	for (i = 0; i < n; i++) {
+		i = fx_stage3(&bc, bufs, fx, i, n, slow, verdicts, reasons);
+		if (i == n)
+			break;
+		if (!((slow >> i) & 1)) {
+			/* Left the express path: the same bucket and
+			 * signature, so its way hint holds. */
+			stage_classify(fp, &bufs[i], &st[i]);
+			st[i].way = fx[i].way;
+		}
 		reasons[i] = SL_DROP_NONE;
 		verdicts[i] = stage_finish(fp, &bc, port, &bufs[i], &st[i],
 					   &reasons[i]);

@@ -56,7 +56,7 @@ struct sl_fp_conf {
 	sl_u32 icmp_burst;
 };
 
-#define SL_FP_VIP_CACHE 256 /* entries, power of two */
+#define SL_FP_VIP4_SLOTS 4096 /* most slots of struct sl_fp vip4 */
 
 /* Per-lcore fast-path state; cache-aligned, owned by one lcore. */
 struct sl_fp {
@@ -100,17 +100,31 @@ struct sl_fp {
 	sl_u32 src4_host;
 
 	/*
-	 * IPv4 (address, port, protocol) -> VIP id as classify() answers it,
-	 * for this table generation only (cleared when it changes). A direct
-	 * mapped cache in front of the shared VIP index: one 8-byte compare
-	 * instead of building a 20-byte key, hashing and probing (callgrind:
-	 * 464 vs 528 instructions per flow-table hit, 1 VIP). key 0 = empty.
+	 * The IPv4 VIPs of this table generation (rebuilt when it changes):
+	 * (address, port, protocol) -> VIP id, exactly the non-fragment keys
+	 * of the table's VIP index, open addressing with linear probing at a
+	 * load of at most 1/4 in the first vip4_mask + 1 slots. A miss is a
+	 * packet for no IPv4 VIP, unless vip4_partial (more IPv4 VIPs than
+	 * fit): then classify() decides. One 8-byte compare per packet
+	 * instead of building a 20-byte key, hashing and probing the shared
+	 * index. key 0 = empty (vip4_key() never gives 0).
 	 */
-	struct sl_fp_vip_cache {
+	struct sl_fp_vip4 {
 		sl_u64 key;
 		sl_u16 vid;
-		sl_u16 pad[3];
-	} vip_cache[SL_FP_VIP_CACHE];
+		/* The express path's outer header length for the VIP's
+		 * IPv4 backends (ipip 20, gue 28); 0: not express. */
+		sl_u8 enc4;
+		sl_u8 pad[5];
+	} vip4[SL_FP_VIP4_SLOTS];
+	sl_u32 vip4_mask;
+	sl_u8 vip4_shift; /* 64 - log2(vip4_mask + 1) */
+	bool vip4_partial;
+
+	/* Tests only: every packet takes the general path (express.h). */
+	bool express_off;
+	/* Packets forwarded by the express path, for tests and sl-fpsim. */
+	sl_u64 fx_packets;
 
 	/* Counters while no shared memory is attached (carried over on attach). */
 	struct sl_lcore_stats own_stats;

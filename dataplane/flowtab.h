@@ -69,47 +69,74 @@ int sl_flowtab_init(struct sl_flowtab *ft, void *mem, sl_u32 size,
 /* Forget every flow (e.g. after a restart of the table). */
 void sl_flowtab_clear(struct sl_flowtab *ft);
 
-#if defined(__SSE4_2__)
 /*
- * The flow's index hash: bucket index in the low 32 bits, its signature
+ * The index hash of the flow key whose 8-byte words are w[0..4], seeded
+ * with seed (its low half starts the CRC, its high half keys the
+ * signature mix): bucket index in the low 32 bits, its signature
  * (sl_flow_sig, include/sluice/flow.h) in the high 32, computed once per
- * packet.
+ * packet. An IPv4 key's words 1 and 3 are zero (flow.h) and are left out:
+ * sl_flowtab_hash4() hashes the three others straight from registers.
+ *
+ * One CRC32c lane (a cycle or three a word with SSE4.2) for the bucket
+ * index; the signature is a multiplicative mix of the same 32 bits with
+ * the other half of the seed. Keys of one bucket share only the index
+ * bits of the CRC, so their signatures still differ (a full key compare
+ * settles every match anyway). Without SSE4.2, a multiply-xorshift.
  */
-static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
-					       sl_u64 seed)
+static SL_ALWAYS_INLINE sl_u64 sl_flowtab_mix(sl_u64 a, sl_u64 w)
 {
-	const sl_u64 *w = (const sl_u64 *)k;
-	sl_u64 a = (sl_u32)seed, mix;
-	int i;
-
-	/*
-	 * One CRC lane for the bucket index; the signature is a multiplicative
-	 * mix of the same 32 bits with the other half of the seed. Keys of one
-	 * bucket share only the index bits of the CRC, so their signatures
-	 * still differ (a full key compare settles every match anyway).
-	 */
-	for (i = 0; i < 5; i++)
-		a = __builtin_ia32_crc32di(a, w[i]);
-	mix = (a ^ (seed >> 32)) * 0x9e3779b97f4a7c15ull;
-	return a | (sl_u64)sl_flow_sig((sl_u32)(mix >> 32), k->proto) << 32;
-}
+#if defined(__SSE4_2__)
+	return __builtin_ia32_crc32di(a, w);
 #else
-static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
-					       sl_u64 seed)
-{
-	const sl_u64 *w = (const sl_u64 *)k;
-	sl_u64 h = seed;
-	int i;
+	a = (a ^ w) * 0xff51afd7ed558ccdull;
+	return a ^ a >> 32;
+#endif
+}
 
-	for (i = 0; i < 5; i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	return (sl_u32)h | (sl_u64)sl_flow_sig((sl_u32)(h >> 32), k->proto)
+static SL_ALWAYS_INLINE sl_u64 sl_flowtab_finish(sl_u64 a, sl_u64 seed,
+						 sl_u32 udp_bit)
+{
+	sl_u64 mix = ((sl_u32)a ^ (seed >> 32)) * 0x9e3779b97f4a7c15ull;
+
+	/* sl_flow_sig(), with its non-TCP bit given. */
+	return (sl_u32)a | (sl_u64)(((sl_u32)(mix >> 32) & ~3u) | 1u | udp_bit)
 				   << 32;
 }
-#endif
+
+/*
+ * sl_flowtab_hash() of an IPv4 TCP or UDP key given as its words 0, 2 and
+ * 4 (source address, destination address, then ports, proto and family).
+ */
+static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash4(sl_u64 w0, sl_u64 w2, sl_u64 w4,
+						sl_u64 seed)
+{
+	sl_u64 a = (sl_u32)seed;
+
+	a = sl_flowtab_mix(a, w0);
+	a = sl_flowtab_mix(a, w2);
+	a = sl_flowtab_mix(a, w4);
+	/* SL_FLOW_SIG_UDP for UDP (17), not for TCP (6): bit 4 of proto. */
+	return sl_flowtab_finish(a, seed, (sl_u32)(w4 >> 35) & SL_FLOW_SIG_UDP);
+}
+
+static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
+					       sl_u64 seed)
+{
+	const sl_u64_any *w = (const sl_u64_any *)k;
+	sl_u64 a = (sl_u32)seed;
+	int i;
+
+	if (k->family == SL_AF_INET) {
+		a = sl_flowtab_mix(a, w[0]);
+		a = sl_flowtab_mix(a, w[2]);
+		a = sl_flowtab_mix(a, w[4]);
+	} else {
+		for (i = 0; i < 5; i++)
+			a = sl_flowtab_mix(a, w[i]);
+	}
+	return sl_flowtab_finish(a, seed,
+				 sl_flow_sig(0, k->proto) & SL_FLOW_SIG_UDP);
+}
 
 /* Signature of a flow: the high half of its index hash. */
 static SL_ALWAYS_INLINE sl_u32 sl_flowtab_sig(sl_u64 hash)
@@ -130,7 +157,7 @@ static SL_ALWAYS_INLINE bool sl_flowtab_expired(const struct sl_flowtab *ft,
 static SL_ALWAYS_INLINE bool sl_flow_key_eq(const struct sl_flow_key *a,
 					    const struct sl_flow_key *b)
 {
-	const sl_u64 *x = (const sl_u64 *)a, *y = (const sl_u64 *)b;
+	const sl_u64_any *x = (const sl_u64_any *)a, *y = (const sl_u64_any *)b;
 #if defined(__SSE2__)
 	__m128i e = _mm_and_si128(
 		_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)x),
@@ -179,7 +206,6 @@ sl_flowtab_sig_mask(const struct sl_flow_bucket *bk, sl_u32 sig)
  * entry. For burst pipelines: call after the bucket line has arrived.
  */
 static SL_ALWAYS_INLINE int sl_flowtab_match(const struct sl_flowtab *ft,
-					     const struct sl_flow_key *key,
 					     sl_u64 hash)
 {
 	sl_u32 b = (sl_u32)hash & ft->mask;

@@ -17,6 +17,15 @@ typedef __UINT64_TYPE__ sl_u64;
 typedef __INT32_TYPE__ sl_s32;
 typedef __INT64_TYPE__ sl_s64;
 
+/*
+ * Words that may alias any object: for reading a struct (a flow key) as
+ * 8- or 4-byte words. Through a plain sl_u64 pointer such reads break
+ * C's aliasing rules, and an optimizing compiler may then move them
+ * ahead of the stores that filled the struct's narrower fields.
+ */
+typedef sl_u64 __attribute__((__may_alias__)) sl_u64_any;
+typedef sl_u32 __attribute__((__may_alias__)) sl_u32_any;
+
 /* Network (big-endian) order; only ever converted through the helpers below. */
 typedef sl_u16 sl_be16;
 typedef sl_u32 sl_be32;

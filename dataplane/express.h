@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * express.h: the express path of sluice-dp's fast path, for the packets
+ * that make up nearly all of a load balancer's traffic, in as few
+ * instructions as it takes. Private to fastpath.c; worker lcore only.
+ *
+ * A packet is express when it is an untagged IPv4 TCP or UDP packet
+ * without options and not a fragment (exactly the frames sl_parse_fast4()
+ * takes), for a VIP in the lcore's IPv4 VIP map, whose flow is in the flow
+ * table, unexpired, on a backend that is UP, IPv4 and reached by ipip or
+ * gue through a resolved gateway, and that fits the MTU. Such a packet is
+ * decided and encapsulated from a few header words kept in registers; no
+ * struct sl_pkt is filled.
+ *
+ * Any other packet, and any packet the express path is not sure of at any
+ * step, goes the general way (fastpath.c), which decides again from the
+ * start. The express path writes nothing into a packet, the flow table or
+ * a counter until it has decided to forward, so leaving it at any step is
+ * exact: the two paths give the same bytes and counters (test_fastpath
+ * runs its fixtures and random traffic through both and compares).
+ */
+#ifndef SLUICE_DP_EXPRESS_H
+#define SLUICE_DP_EXPRESS_H
+
+#include "burst.h"
+#include "sluice/parse.h"
+
+/* What stage 1 learns of an express candidate, for stages 2 and 3. */
+struct fx_pkt {
+	/* Words 0, 2 and 4 of its flow key (sl_flowtab_hash4); 1 and 3 of an
+	 * IPv4 key are zero. */
+	sl_u64 w0, w2, w4;
+	sl_u64 ih; /* flow-table index hash */
+	/* Stage 2: the first way of the bucket whose signature matches
+	 * (the general path's way hint), its entry and seen stamp. */
+	struct sl_flow_entry *e; /* NULL: no way matches */
+	sl_u32 *seen;
+	sl_s32 way;
+	sl_u16 vid;
+	sl_u16 tot; /* the IPv4 total length */
+	sl_u8 enc;  /* outer header length (fp->vip4) */
+	sl_u8 df;   /* byte 20 & SL_IP4_DF's high byte: DF, where IPv4 has it */
+	sl_u8 udp;  /* 1: UDP, 0: TCP (which idle timeout) */
+};
+
+/* The shortest frame the express path takes: Ethernet, IPv4, TCP. */
+#define FX_MIN_LEN (14 + 20 + 20)
+
+/* What stage 1 reads of the lcore's state, loaded once per burst. */
+struct fx_ctx {
+	sl_u64 seed; /* the table's params.seed.k1 (sl_flowtab_hash4) */
+	const struct sl_fp_vip4 *vip4;
+	sl_u32 vip4_mask;
+	sl_u8 vip4_shift;
+	bool vip4_partial;
+	const struct sl_flow_bucket *buckets;
+	sl_u32 mask;
+};
+
+/*
+ * Stage 1: is b an express candidate of the table? Then *x is filled and
+ * the flow's bucket prefetched. The frame tests are those of
+ * sl_parse_fast4(), on words loaded once; the VIP from fp->vip4.
+ */
+static SL_ALWAYS_INLINE bool
+fx_classify(const struct fx_ctx *fc, const struct sl_buf *b, struct fx_pkt *x)
+{
+	const sl_u8 *d = b->data;
+	const struct sl_fp_vip4 *v;
+	sl_u32 len = b->len, tot, proto, l4, lo, src;
+	sl_u64 h0, h1, q, key;
+	sl_be16 ulen;
+
+	/* Shorter frames (UDP only: Ethernet pads to 60) go the general
+	 * way; with this length byte 46 (TCP's data offset) is readable. */
+	if (SL_UNLIKELY(len < FX_MIN_LEN))
+		return false;
+	memcpy(&h0, d + 12, 8); /* ethertype, version/IHL, TOS, length, ID */
+	memcpy(&h1, d + 20, 8); /* fragment, TTL, protocol, checksum, ... */
+	/* IPv4 with a 20-byte header; neither MF nor a fragment offset. */
+	if ((((sl_u32)h0 & 0xffffff) ^ 0x450008) | ((sl_u32)h1 & 0xff3f))
+		return false;
+	tot = __builtin_bswap16((sl_u16)(h0 >> 32));
+	if (14 + tot > len)
+		return false;
+	/*
+	 * The L4 header within the packet: 20 + its length (TCP's data
+	 * offset, UDP's length field) between 20 + its minimum and tot,
+	 * which sl_parse_fast_l4() asks as three tests each.
+	 */
+	proto = (sl_u8)(h1 >> 24);
+	if (proto == SL_IPPROTO_TCP) {
+		l4 = 20 + (sl_u32)(d[34 + 12] >> 4) * 4;
+		lo = 20 + 20;
+	} else if (proto == SL_IPPROTO_UDP) {
+		memcpy(&ulen, d + 34 + 4, 2);
+		l4 = 20 + (sl_u32)sl_ntohs(ulen);
+		lo = 20 + 8;
+	} else {
+		return false;
+	}
+	if (l4 < lo || l4 > tot)
+		return false;
+	/* Destination address and ports; with the protocol for the source
+	 * port it is the VIP's key (vip4_key()); a port-agnostic VIP's has
+	 * port 0. */
+	memcpy(&q, d + 30, 8);
+	key = (q & 0xffff0000ffffffffull) | (sl_u64)(proto | 0x100u) << 32;
+	v = vip4_find(fc->vip4, fc->vip4_mask, fc->vip4_shift, key);
+	if (SL_UNLIKELY(!v)) {
+		if (fc->vip4_partial)
+			return false;
+		v = vip4_find(fc->vip4, fc->vip4_mask, fc->vip4_shift,
+			      key & 0x0000ffffffffffffull);
+		if (!v)
+			return false;
+	}
+	/* enc4 is 0 for VIPs the express path leaves to the general one. */
+	if (v->enc4 == 0)
+		return false;
+	memcpy(&src, d + 26, 4);
+	x->vid = v->vid;
+	x->enc = v->enc4;
+	x->tot = (sl_u16)tot;
+	x->df = (sl_u8)h1 & 0x40;
+	x->udp = proto == SL_IPPROTO_UDP;
+	x->w0 = src;
+	x->w2 = (sl_u32)q;
+	x->w4 = (q >> 32) | (sl_u64)proto << 32 | (sl_u64)SL_AF_INET << 40;
+	x->ih = sl_flowtab_hash4(x->w0, x->w2, x->w4, fc->seed);
+	__builtin_prefetch(&fc->buckets[(sl_u32)x->ih & fc->mask]);
+	return true;
+}
+
+/* The bytes of struct sl_backend_entry that fx_forward() reads as a word. */
+SL_STATIC_ASSERT(__builtin_offsetof(struct sl_backend_entry, family) == 16 &&
+			 __builtin_offsetof(struct sl_backend_entry, state) ==
+				 17 &&
+			 __builtin_offsetof(struct sl_backend_entry, epoch) ==
+				 20,
+		 "family, state, port, epoch are one 8-byte word");
+
+/*
+ * Stage 2: the way of x's bucket that the general path would try first
+ * (sl_flowtab_match()), with the addresses stage 3 reads.
+ */
+static SL_ALWAYS_INLINE void fx_match(const struct sl_flowtab *ft,
+				      struct fx_pkt *x)
+{
+	sl_u32 b = (sl_u32)x->ih & ft->mask;
+	int w = sl_flowtab_match(ft, x->ih);
+
+	x->way = w;
+	x->e = w >= 0 ? &ft->entries[b * SL_FT_WAYS + (sl_u32)w] : NULL;
+	x->seen = &ft->buckets[b].seen[w & (SL_FT_WAYS - 1)];
+}
+
+/*
+ * Stage 3: forward x's packet b if it is express all the way (see the top
+ * of this file): true with b moved over its new outer headers and the
+ * packet counted; false with nothing written, for the general path.
+ *
+ * The way of stage 2 is trusted only with its key, compared in full: an
+ * earlier packet of the burst may have taken it on the general path.
+ */
+static SL_ALWAYS_INLINE bool fx_forward(struct fp_burst *bc, struct sl_buf *b,
+					const struct fx_pkt *x)
+{
+	const struct sl_flow_entry *e = x->e;
+	const struct sl_backend_entry *be;
+	sl_u32 id, enc = x->enc, tot = x->tot, seen, src;
+	sl_u64 bw, hash, w0, w2, w3, sum;
+	sl_u8 *frame;
+
+	/* An entry whose word 4 says IPv4 has zero words 1 and 3 (flow.h). */
+	if (!e || ((const sl_u64_any *)&e->key)[0] != x->w0 ||
+	    ((const sl_u64_any *)&e->key)[2] != x->w2 ||
+	    ((const sl_u64_any *)&e->key)[4] != x->w4)
+		return false;
+	seen = *x->seen;
+	if (bc->now - seen > bc->timeout[x->udp])
+		return false;
+	/* flow_valid() for an IPv4 backend that is UP: its family, state
+	 * and epoch in one word (the port in between does not matter). */
+	id = e->backend_id;
+	if (id >= bc->n_backends || e->vip_id != x->vid)
+		return false;
+	be = &bc->bes[id];
+	memcpy(&bw, &be->family, 8);
+	if ((bw & 0xffffffff0000ffffull) != (SL_AF_INET | SL_BACKEND_UP << 8 |
+					     (sl_u64)e->epoch << 32) ||
+	    be->vip_id != x->vid)
+		return false;
+	if (tot + enc > bc->mtu || b->headroom < enc)
+		return false;
+
+	if (seen != bc->now)
+		*x->seen = bc->now; /* sl_flowtab_touch() */
+	/* encap4(), with the flow's words at hand. */
+	hash = e->flow_hash;
+	frame = b->data - enc;
+	src = sl_htonl(bc->src4_net | ((sl_u32)hash & bc->src4_host));
+	w0 = 0x45 | (sl_u64)b->data[14 + 1] << 8 |
+	     (sl_u64)sl_htons((sl_u16)(enc + tot)) << 16 | (sl_u64)x->df << 48;
+	w2 = bc->ttl_proto[enc != 20];
+	w3 = src | (sl_u64)be->addr.v4 << 32;
+	sum = csum_add64(csum_add64(w0, w3), w2);
+	w2 |= (sl_u64)csum_fold64(sum) << 16;
+	memcpy(frame, bc->eth4, 16);
+	memcpy(frame + 14, &w0, 8);
+	memcpy(frame + 14 + 8, &w2, 4);
+	memcpy(frame + 14 + 12, &w3, 8);
+	if (enc != 20) {
+		/* GUE: source port, destination port, length, checksum 0. */
+		sl_u64 u = (sl_u64)sl_encap_gue_sport(hash) |
+			   (sl_u64)bc->gue_port << 16 |
+			   (sl_u64)sl_htons((sl_u16)(8 + tot)) << 32;
+
+		memcpy(frame + 14 + 20, &u, 8);
+	}
+	b->tailroom += b->len - (14 + tot);
+	b->headroom -= enc;
+	b->data = frame;
+	b->len = 14 + enc + tot;
+	bc->flow_hits++;
+	bc->fx_packets++;
+	bc->vip_stats[x->vid].packets++;
+	bc->vip_stats[x->vid].bytes += tot;
+	bc->backend_stats[id].packets++;
+	bc->backend_stats[id].bytes += tot;
+	return true;
+}
+
+#endif /* SLUICE_DP_EXPRESS_H */

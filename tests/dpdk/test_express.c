@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * test_express.c: sluice-dp's express path (dataplane/express.h) gives
+ * exactly what the general path gives, and takes exactly the packets it
+ * claims.
+ *
+ * 1. Every fixture of tests/fixtures/fastpath.fix, run a second time (its
+ *    flow now remembered), gives the fixture's verdict and bytes again; the
+ *    second run is express exactly when the fixture is an IPv4 TCP/UDP
+ *    packet without options or fragmentation, forwarded IPv4 in IPv4 (as
+ *    the frames themselves say, not as the code decides).
+ * 2. Random traffic (valid and malformed frames, VIP and not, repeating
+ *    flows, bursts of random sizes, backends drained, downed and restored
+ *    in between, the clock jumping past the UDP timeout) through two
+ *    lcores, one with the express path and one without: the same verdict,
+ *    reason and bytes for every packet, the same counters at the end, and
+ *    most packets express on the first.
+ */
+#include "fixture.h"
+#include "fp_world.h"
+
+/* ---- 1. the fixtures, twice ---- */
+
+/* Does the fixture describe a packet the express path must take on a
+ * remembered flow? Judged from its input and output bytes alone. */
+static bool express_shape(const sl_u8 *in, size_t in_len, const sl_u8 *out,
+			  size_t out_len, bool tx)
+{
+	sl_u32 tot;
+
+	if (!tx || in_len < 14 + 20 + 20 || out_len < 14 + 20 + 20)
+		return false;
+	if (in[12] != 0x08 || in[13] != 0x00 || in[14] != 0x45 ||
+	    (in[20] & 0x3f) || in[21] || (in[23] != 6 && in[23] != 17))
+		return false;
+	tot = (sl_u32)in[16] << 8 | in[17];
+	if (14 + tot > in_len)
+		return false;
+	/* Out: IPv4 whose payload (after ipip, or GUE's UDP) is the packet. */
+	return out[12] == 0x08 && out[13] == 0x00 && out[14] == 0x45 &&
+	       (out[23] == SL_IPPROTO_IPIP ||
+		(out[23] == SL_IPPROTO_UDP && out_len == 14 + 28 + tot));
+}
+
+static void test_fixtures_again_give_the_same_bytes_express(void **state)
+{
+	struct world *w = world_new(true);
+	unsigned int n, i, bad = 0, shaped = 0, runs;
+	char err[512];
+	struct sl_fixture *fx =
+		sl_fixtures_load(FIXDIR "fastpath.fix", &n, err, sizeof(err));
+	static sl_u8 out[HEADROOM + MAX_FRAME + TAILROOM];
+
+	(void)state;
+	if (!fx)
+		fail_msg("%s", err);
+	for (i = 0; i < n; i++) {
+		const struct sl_fixture *f = &fx[i];
+		bool want_fx = express_shape(f->in, f->in_len, f->out,
+					     f->out_len, f->tx);
+		enum sl_drop reason;
+		size_t out_len = 0;
+		enum sl_verdict v;
+		sl_u64 before;
+
+		if (strcmp(f->config, w->cfg_name) != 0) {
+			load_config(w, f->config);
+			publish(w, NULL, 0);
+		}
+		shaped += want_fx;
+		for (runs = 0; runs < 2; runs++) {
+			before = w->fp.fx_packets;
+			v = run(w, f->in, f->in_len, &reason, out, &out_len);
+			if (reason == SL_DROP_MAX ||
+			    (v == SL_VERDICT_TX) != f->tx ||
+			    (v == SL_VERDICT_DROP && reason != f->reason) ||
+			    (v == SL_VERDICT_TX &&
+			     (out_len != f->out_len ||
+			      memcmp(out, f->out, out_len) != 0))) {
+				print_error("%s: run %u differs from the "
+					    "fixture\n",
+					    f->name, runs + 1);
+				bad++;
+			}
+			if (runs == 1 &&
+			    (w->fp.fx_packets - before == 1) != want_fx) {
+				print_error("%s: second run %s express\n",
+					    f->name, want_fx ? "not" : "went");
+				bad++;
+			}
+		}
+	}
+	if (bad)
+		fail_msg("%u mismatches over %u fixtures", bad, n);
+	/* The fixtures do exercise it: ipip and gue, TCP and UDP. */
+	assert_true(shaped >= 4);
+	sl_fixtures_free(fx, n);
+	world_free(w);
+}
+
+/* ---- 2. random traffic through both paths ---- */
+
+static sl_u64 rng = 0x9e3779b97f4a7c15ull;
+
+static sl_u32 rnd(sl_u32 n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (sl_u32)(rng >> 32) % n;
+}
+
+struct target {
+	sl_u32 addr; /* 192.0.2.x or 0 for IPv6 */
+	sl_u16 port; /* 0: any */
+	sl_u8 proto;
+};
+
+/* The fixture config's IPv4 VIPs of every method and backend family, and
+ * a few destinations that are no VIP. */
+static const struct target targets[] = {
+	{ 0xc000020a, 80, 6 },	{ 0xc000020b, 53, 17 }, { 0xc000020b, 53, 6 },
+	{ 0xc000020c, 80, 6 },	{ 0xc000020c, 443, 6 }, { 0xc000020d, 80, 6 },
+	{ 0xc000020e, 0, 17 },	{ 0xc000020f, 80, 6 },	{ 0xc000020f, 80, 6 },
+	{ 0xc000020f, 80, 6 },	{ 0xc000020a, 81, 6 },	{ 0xc0000263, 80, 6 },
+	{ 0xc000020b, 53, 17 }, { 0xc000020a, 80, 17 },
+};
+
+static void put16(sl_u8 *p, sl_u32 v)
+{
+	p[0] = (sl_u8)(v >> 8);
+	p[1] = (sl_u8)v;
+}
+
+static void put32(sl_u8 *p, sl_u32 v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+/* A random Ethernet frame into f (2048 bytes); returns its length. */
+static size_t random_frame(sl_u8 *f)
+{
+	const struct target *t = &targets[rnd(SL_ARRAY_SIZE(targets))];
+	sl_u32 pay = rnd(5) ? rnd(48) : rnd(1400), hl = 20, l4, tot, len;
+	sl_u8 proto = t->proto, *ip = f + 14, *l4p;
+	sl_u16 dport = t->port ? t->port : (sl_u16)(1 + rnd(3));
+
+	memset(f, 0, 64);
+	memcpy(f, port_mac, 6);
+	f[6] = 0x02;
+	f[11] = 0x33;
+	put16(f + 12, 0x0800);
+	if (rnd(40) == 0)
+		hl = 24; /* an option: the general path */
+	l4 = proto == SL_IPPROTO_TCP ? 20 : 8;
+	tot = hl + l4 + pay;
+	ip[0] = (sl_u8)(0x40 | hl / 4);
+	ip[1] = (sl_u8)rnd(256); /* TOS goes to the outer header */
+	put16(ip + 2, tot);
+	put16(ip + 4, rnd(65536));
+	put16(ip + 6, rnd(2) ? 0x4000 : 0);
+	ip[8] = (sl_u8)(1 + rnd(255));
+	ip[9] = proto;
+	put32(ip + 12, 0x0a000000u | rnd(16)); /* flows repeat */
+	put32(ip + 16, t->addr);
+	if (hl == 24)
+		memset(ip + 20, 1, 4);
+	l4p = ip + hl;
+	put16(l4p, 1024 + rnd(12));
+	put16(l4p + 2, dport);
+	if (proto == SL_IPPROTO_TCP) {
+		l4p[12] = 0x50;
+		l4p[13] = rnd(8) == 0 ? 0x02 : 0x10; /* SYN or ACK */
+	} else {
+		put16(l4p + 4, l4 + pay);
+	}
+	memset(l4p + l4, (int)rnd(256), pay);
+	len = 14 + tot;
+	/* Ethernet pads to 60 bytes (most of the time here: short frames
+	 * are the general path's) and may carry more padding. */
+	if (len < 60 && rnd(8))
+		len = 60;
+	if (rnd(8) == 0)
+		len += rnd(20);
+	switch (rnd(24)) { /* now and then, something wrong */
+	case 0:
+		put16(ip + 6, 0x2000); /* MF: a first fragment */
+		break;
+	case 1:
+		put16(ip + 6, 0x0010); /* a later fragment */
+		break;
+	case 2:
+		if (proto == SL_IPPROTO_TCP)
+			l4p[12] = (sl_u8)(rnd(16) << 4); /* any data offset */
+		else
+			put16(l4p + 4, rnd(l4 + pay + 8)); /* any UDP length */
+		break;
+	case 3:
+		len = 14 + rnd(tot); /* cut short */
+		break;
+	case 4:
+		put16(ip + 2, rnd(tot + 4)); /* a wrong total length */
+		break;
+	case 5:
+		memmove(f + 18, f + 12, len - 12); /* one VLAN tag */
+		put16(f + 12, 0x8100);
+		put16(f + 14, 7);
+		len += 4;
+		break;
+	case 6:
+		put16(f + 12, 0x0806); /* not IPv4 */
+		break;
+	default:
+		break;
+	}
+	return len;
+}
+
+struct side {
+	struct world *w;
+	sl_u8 *mem; /* SL_FP_BURST_MAX buffers */
+	struct sl_buf b[SL_FP_BURST_MAX];
+	enum sl_verdict v[SL_FP_BURST_MAX];
+	enum sl_drop r[SL_FP_BURST_MAX];
+};
+
+#define BUF (HEADROOM + MAX_FRAME + TAILROOM)
+
+static void load_burst(struct side *s, sl_u8 (*frames)[MAX_FRAME],
+		       const size_t *lens, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		sl_u8 *m = s->mem + (size_t)i * BUF;
+
+		memset(m, 0xa5, BUF);
+		memcpy(m + HEADROOM, frames[i], lens[i]);
+		s->b[i].data = m + HEADROOM;
+		s->b[i].len = (sl_u32)lens[i];
+		s->b[i].headroom = HEADROOM;
+		s->b[i].tailroom = BUF - HEADROOM - (sl_u32)lens[i];
+	}
+}
+
+static void both_publish(struct side *s, const struct sl_pub_override *ov,
+			 unsigned int n_ov)
+{
+	publish(s[0].w, ov, n_ov);
+	publish(s[1].w, ov, n_ov);
+}
+
+static void backend_state(struct sl_pub_override *o, sl_u32 backend,
+			  enum sl_backend_state state)
+{
+	memset(o, 0, sizeof(*o));
+	o->vip = "multi";
+	o->family = SL_AF_INET;
+	o->addr.v4 = sl_htonl(backend);
+	o->state = state;
+	o->weight = -1;
+}
+
+static void compare_counters(struct world *a, struct world *b)
+{
+	struct sl_lcore_stats sa, sb;
+	struct sl_vip_stats va, vb;
+	struct sl_backend_stats ba, bb;
+	sl_u32 i;
+
+	sl_shm_sum_lcore(a->h, &sa);
+	sl_shm_sum_lcore(b->h, &sb);
+	assert_memory_equal(&sa, &sb, sizeof(sa));
+	for (i = 0; i < a->fp.table->n_vips; i++) {
+		assert_int_equal(sl_shm_sum_vip(a->h, i, &va), 0);
+		assert_int_equal(sl_shm_sum_vip(b->h, i, &vb), 0);
+		assert_memory_equal(&va, &vb, sizeof(va));
+	}
+	for (i = 0; i < a->fp.table->n_backends; i++) {
+		assert_int_equal(sl_shm_sum_backend(a->h, i, &ba), 0);
+		assert_int_equal(sl_shm_sum_backend(b->h, i, &bb), 0);
+		assert_memory_equal(&ba, &bb, sizeof(ba));
+	}
+}
+
+static void test_express_and_general_paths_agree_on_random_traffic(void **state)
+{
+	static sl_u8 frames[SL_FP_BURST_MAX][MAX_FRAME];
+	size_t lens[SL_FP_BURST_MAX];
+	struct side s[2] = { { .w = world_new(true) },
+			     { .w = world_new(true) } };
+	struct sl_pub_override ov;
+	sl_u64 now = NOW_NS, pkts = 0, tx = 0, shaped = 0;
+	unsigned int burst, i, k;
+
+	(void)state;
+	s[1].w->fp.express_off = true;
+	for (k = 0; k < 2; k++) {
+		s[k].mem = malloc((size_t)SL_FP_BURST_MAX * BUF);
+		assert_non_null(s[k].mem);
+	}
+	for (burst = 0; burst < 3000; burst++) {
+		unsigned int n = 1 + rnd(SL_FP_BURST_MAX);
+
+		if (burst == 1000) {
+			backend_state(&ov, 0xcb007116u, SL_BACKEND_DRAINED);
+			both_publish(s, &ov, 1);
+		} else if (burst == 1500) {
+			backend_state(&ov, 0xcb007115u, SL_BACKEND_DOWN);
+			both_publish(s, &ov, 1);
+		} else if (burst == 2000) {
+			both_publish(s, NULL, 0);
+		}
+		/* Mostly milliseconds; now and then past the UDP timeout. */
+		now += rnd(1000) == 0 ? 31ull * 1000000000 : rnd(1000000);
+		for (i = 0; i < n; i++)
+			lens[i] = random_frame(frames[i]);
+		for (k = 0; k < 2; k++) {
+			load_burst(&s[k], frames, lens, n);
+			sl_fp_begin_burst(&s[k].w->fp, now);
+			sl_fp_process_burst(&s[k].w->fp, 0, s[k].b, n, s[k].v,
+					    s[k].r);
+		}
+		for (i = 0; i < n; i++) {
+			const struct sl_buf *a = &s[0].b[i], *b = &s[1].b[i];
+
+			if (a->len > MAX_FRAME + 64)
+				fail_msg("burst %u packet %u: %u bytes", burst,
+					 i, a->len);
+			if (s[0].v[i] != s[1].v[i] || s[0].r[i] != s[1].r[i] ||
+			    a->headroom != b->headroom || a->len != b->len ||
+			    a->tailroom != b->tailroom ||
+			    memcmp(a->data, b->data, a->len) != 0) {
+				print_error("burst %u packet %u (%zu bytes): "
+					    "express %d/%s, general %d/%s\n",
+					    burst, i, lens[i], s[0].v[i],
+					    sl_drop_name(s[0].r[i]), s[1].v[i],
+					    sl_drop_name(s[1].r[i]));
+				fail();
+			}
+			tx += s[0].v[i] == SL_VERDICT_TX;
+			shaped += express_shape(frames[i], lens[i], b->data,
+						b->len,
+						s[1].v[i] == SL_VERDICT_TX);
+		}
+		pkts += n;
+	}
+	compare_counters(s[0].w, s[1].w);
+	print_message("%llu packets, %llu forwarded, %llu IPv4 in IPv4 from "
+		      "a plain frame, %llu express\n",
+		      (unsigned long long)pkts, (unsigned long long)tx,
+		      (unsigned long long)shaped,
+		      (unsigned long long)s[0].w->fp.fx_packets);
+	assert_int_equal(s[1].w->fp.fx_packets, 0);
+	/* Of those, all but a flow's first packets (and re-picks after a
+	 * backend change or an idle timeout, and drained flows) go express. */
+	assert_true(s[0].w->fp.fx_packets <= shaped);
+	assert_true(s[0].w->fp.fx_packets > shaped * 3 / 4);
+	for (k = 0; k < 2; k++) {
+		free(s[k].mem);
+		world_free(s[k].w);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_fixtures_again_give_the_same_bytes_express),
+		cmocka_unit_test(
+			test_express_and_general_paths_agree_on_random_traffic),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
