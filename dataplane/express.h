@@ -58,16 +58,16 @@ struct fx_ctx {
 };
 
 /*
- * Stage 1: is b an express candidate of the table? Then *x is filled and
+ * Stage 1: is m an express candidate of the table? Then *x is filled and
  * the flow's bucket prefetched. The frame tests are those of
  * sl_parse_fast4(), on words loaded once; the VIP from fp->vip4.
  */
 static SL_ALWAYS_INLINE bool
-fx_classify(const struct fx_ctx *fc, const struct sl_buf *b, struct fx_pkt *x)
+fx_classify(const struct fx_ctx *fc, const struct sl_mbuf *m, struct fx_pkt *x)
 {
-	const sl_u8 *d = b->data;
+	const sl_u8 *d = m->buf_addr + m->data_off;
 	const struct sl_fp_vip4 *v;
-	sl_u32 len = b->len, tot, proto, l4, lo, src;
+	sl_u32 len = m->data_len, tot, proto, l4, lo, src;
 	sl_u64 h0, h1, q, key;
 	sl_be16 ulen;
 
@@ -156,16 +156,17 @@ static SL_ALWAYS_INLINE void fx_match(const struct sl_flowtab *ft,
 }
 
 /*
- * Stage 3: forward x's packet b if it is express all the way (see the top
- * of this file): true with b moved over its new outer headers and the
+ * Stage 3: forward x's packet m if it is express all the way (see the top
+ * of this file): true with m moved over its new outer headers and the
  * packet counted; false with nothing written, for the general path.
  *
  * The way of stage 2 is trusted only with its key, compared in full: an
  * earlier packet of the burst may have taken it on the general path.
  */
-static SL_ALWAYS_INLINE bool fx_forward(struct fp_burst *bc, struct sl_buf *b,
+static SL_ALWAYS_INLINE bool fx_forward(struct fp_burst *bc, struct sl_mbuf *m,
 					const struct fx_pkt *x)
 {
+	sl_u8 *data = m->buf_addr + m->data_off;
 	const struct sl_flow_entry *e = x->e;
 	const struct sl_backend_entry *be;
 	sl_u32 id, enc = x->enc, tot = x->tot, seen, src;
@@ -191,16 +192,16 @@ static SL_ALWAYS_INLINE bool fx_forward(struct fp_burst *bc, struct sl_buf *b,
 					     (sl_u64)e->epoch << 32) ||
 	    be->vip_id != x->vid)
 		return false;
-	if (tot + enc > bc->mtu || b->headroom < enc)
+	if (tot + enc > bc->mtu || m->data_off < enc)
 		return false;
 
 	if (seen != bc->now)
 		*x->seen = bc->now; /* sl_flowtab_touch() */
 	/* encap4(), with the flow's words at hand. */
 	hash = e->flow_hash;
-	frame = b->data - enc;
+	frame = data - enc;
 	src = sl_htonl(bc->src4_net | ((sl_u32)hash & bc->src4_host));
-	w0 = 0x45 | (sl_u64)b->data[14 + 1] << 8 |
+	w0 = 0x45 | (sl_u64)data[14 + 1] << 8 |
 	     (sl_u64)sl_htons((sl_u16)(enc + tot)) << 16 | (sl_u64)x->df << 48;
 	w2 = bc->ttl_proto[enc != 20];
 	w3 = src | (sl_u64)be->addr.v4 << 32;
@@ -218,10 +219,9 @@ static SL_ALWAYS_INLINE bool fx_forward(struct fp_burst *bc, struct sl_buf *b,
 
 		memcpy(frame + 14 + 20, &u, 8);
 	}
-	b->tailroom += b->len - (14 + tot);
-	b->headroom -= enc;
-	b->data = frame;
-	b->len = 14 + enc + tot;
+	m->data_off = (sl_u16)(m->data_off - enc);
+	m->data_len = (sl_u16)(14 + enc + tot);
+	m->pkt_len = 14 + enc + tot;
 	bc->flow_hits++;
 	bc->fx_packets++;
 	bc->vip_stats[x->vid].packets++;

@@ -842,6 +842,22 @@ stage_finish(struct sl_fp *fp, struct fp_burst *bc, sl_u16 port,
  */
 SL_STATIC_ASSERT(SL_FP_BURST_MAX <= 32, "a burst's packets fit a 32-bit mask");
 
+/* The general path's view of an mbuf, and the mbuf after it. */
+static SL_ALWAYS_INLINE void buf_of(const struct sl_mbuf *m, struct sl_buf *b)
+{
+	b->data = m->buf_addr + m->data_off;
+	b->len = m->data_len;
+	b->headroom = m->data_off;
+	b->tailroom = (sl_u32)m->buf_len - m->data_off - m->data_len;
+}
+
+static SL_ALWAYS_INLINE void buf_to(struct sl_mbuf *m, const struct sl_buf *b)
+{
+	m->data_off = (sl_u16)(b->data - m->buf_addr);
+	m->data_len = (sl_u16)b->len;
+	m->pkt_len = b->len;
+}
+
 /*
  * Stage 1 on the express path for the n packets of a burst (fp's table
  * not NULL): the mask of those that are not express candidates, which
@@ -849,7 +865,7 @@ SL_STATIC_ASSERT(SL_FP_BURST_MAX <= 32, "a burst's packets fit a 32-bit mask");
  * fx_stage3().
  */
 static __attribute__((noinline)) sl_u32
-fx_stage1(struct sl_fp *fp, const struct sl_buf *bufs, unsigned int n,
+fx_stage1(struct sl_fp *fp, struct sl_mbuf *const *pkts, unsigned int n,
 	  struct fx_pkt *fx, sl_u64 *rx_bytes)
 {
 	struct fx_ctx c = {
@@ -866,13 +882,15 @@ fx_stage1(struct sl_fp *fp, const struct sl_buf *bufs, unsigned int n,
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		bytes += bufs[i].len;
-		if (!fx_classify(&c, &bufs[i], &fx[i]))
+		bytes += pkts[i]->data_len;
+		if (!fx_classify(&c, pkts[i], &fx[i]))
 			slow |= 1u << i;
 	}
 	*rx_bytes = bytes;
 	return slow;
 }
+
+SL_STATIC_ASSERT(SL_FP_BURST_MAX <= 32, "a burst's packets fit a 32-bit mask");
 
 /*
  * Stage 3 on the express path for packets first.. of the burst while they
@@ -882,14 +900,14 @@ fx_stage1(struct sl_fp *fp, const struct sl_buf *bufs, unsigned int n,
  * the callee-saved ones.
  */
 static __attribute__((noinline)) unsigned int
-fx_stage3(struct fp_burst *bc, struct sl_buf *bufs, const struct fx_pkt *fx,
-	  unsigned int first, unsigned int n, sl_u32 slow,
-	  enum sl_verdict *verdicts, enum sl_drop *reasons)
+fx_stage3(struct fp_burst *bc, struct sl_mbuf *const *pkts,
+	  const struct fx_pkt *fx, unsigned int first, unsigned int n,
+	  sl_u32 slow, enum sl_verdict *verdicts, enum sl_drop *reasons)
 {
 	unsigned int i;
 
 	for (i = first; i < n; i++) {
-		if ((slow >> i) & 1 || !fx_forward(bc, &bufs[i], &fx[i]))
+		if ((slow >> i) & 1 || !fx_forward(bc, pkts[i], &fx[i]))
 			break;
 		verdicts[i] = SL_VERDICT_TX;
 		reasons[i] = SL_DROP_NONE;
@@ -897,12 +915,13 @@ fx_stage3(struct fp_burst *bc, struct sl_buf *bufs, const struct fx_pkt *fx,
 	return i;
 }
 
-void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port, struct sl_buf *bufs,
-			 unsigned int n, enum sl_verdict *verdicts,
-			 enum sl_drop *reasons)
+void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port,
+			 struct sl_mbuf *const *pkts, unsigned int n,
+			 enum sl_verdict *verdicts, enum sl_drop *reasons)
 {
 	struct fp_pkt st[SL_FP_BURST_MAX];
 	struct fx_pkt fx[SL_FP_BURST_MAX];
+	struct sl_buf bufs[SL_FP_BURST_MAX]; /* the general path's */
 	sl_u32 slow = 0; /* bit i: packet i takes the general path */
 	struct fp_burst bc;
 	sl_u64 rx_bytes = 0;
@@ -913,15 +932,17 @@ void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port, struct sl_buf *bufs,
 		n = SL_FP_BURST_MAX;
 	/* Express needs the gateway's MAC (for every IPv4 backend). */
 	if (fp->table && fp->gw4_ok[port] && !fp->express_off) {
-		slow = fx_stage1(fp, bufs, n, fx, &rx_bytes);
+		slow = fx_stage1(fp, pkts, n, fx, &rx_bytes);
 	} else {
 		for (i = 0; i < n; i++)
-			rx_bytes += bufs[i].len;
+			rx_bytes += pkts[i]->data_len;
 		slow = (sl_u32)((1ull << n) - 1);
 	}
-	for (m = slow; m; m &= m - 1)
-		stage_classify(fp, &bufs[__builtin_ctz(m)],
-			       &st[__builtin_ctz(m)]);
+	for (m = slow; m; m &= m - 1) {
+		i = (unsigned int)__builtin_ctz(m);
+		buf_of(pkts[i], &bufs[i]);
+		stage_classify(fp, &bufs[i], &st[i]);
+	}
 	fp->stats->rx_packets += n;
 	fp->stats->rx_bytes += rx_bytes;
 	if (SL_UNLIKELY(!fp->table)) {
@@ -933,6 +954,8 @@ void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port, struct sl_buf *bufs,
 					       &reasons[i])
 					: other_packet(fp, port, &bufs[i],
 						       &st[i], &reasons[i]);
+			if (verdicts[i] == SL_VERDICT_TX)
+				buf_to(pkts[i], &bufs[i]);
 		}
 		return;
 	}
@@ -944,18 +967,21 @@ void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port, struct sl_buf *bufs,
 	}
 	burst_start(&bc, fp, port);
 	for (i = 0; i < n; i++) {
-		i = fx_stage3(&bc, bufs, fx, i, n, slow, verdicts, reasons);
+		i = fx_stage3(&bc, pkts, fx, i, n, slow, verdicts, reasons);
 		if (i == n)
 			break;
 		if (!((slow >> i) & 1)) {
 			/* Left the express path: the same bucket and
 			 * signature, so its way hint holds. */
+			buf_of(pkts[i], &bufs[i]);
 			stage_classify(fp, &bufs[i], &st[i]);
 			st[i].way = fx[i].way;
 		}
 		reasons[i] = SL_DROP_NONE;
 		verdicts[i] = stage_finish(fp, &bc, port, &bufs[i], &st[i],
 					   &reasons[i]);
+		if (verdicts[i] == SL_VERDICT_TX)
+			buf_to(pkts[i], &bufs[i]);
 	}
 	burst_end(&bc, fp);
 }
@@ -963,8 +989,17 @@ void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port, struct sl_buf *bufs,
 enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port, struct sl_buf *buf,
 			      enum sl_drop *reason)
 {
+	struct sl_mbuf m, *mp = &m;
 	enum sl_verdict v;
 
-	sl_fp_process_burst(fp, port, buf, 1, &v, reason);
+	memset(&m, 0, sizeof(m));
+	m.buf_addr = buf->data - buf->headroom;
+	m.data_off = (sl_u16)buf->headroom;
+	m.nb_segs = 1;
+	m.data_len = (sl_u16)buf->len;
+	m.pkt_len = buf->len;
+	m.buf_len = (sl_u16)(buf->headroom + buf->len + buf->tailroom);
+	sl_fp_process_burst(fp, port, &mp, 1, &v, reason);
+	buf_of(&m, buf);
 	return v;
 }

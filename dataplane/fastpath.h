@@ -34,6 +34,37 @@ struct sl_buf {
 	sl_u32 tailroom;
 };
 
+/*
+ * A packet buffer as sl_fp_process_burst() sees it: the fields of DPDK's
+ * struct rte_mbuf (22.11) that it reads and writes, at rte_mbuf's offsets
+ * (lcore.c asserts them), so sluice-dp hands over its mbufs as they are;
+ * tests and sl-fpsim lay one over a byte array. One segment: data_len
+ * bytes at buf_addr + data_off in a buffer of buf_len bytes. On TX the
+ * burst moves data_off and sets data_len and pkt_len; nothing else.
+ */
+struct sl_mbuf {
+	sl_u8 *buf_addr;
+	sl_u8 buf_iova[8]; /* rte_mbuf's; the fast path leaves them alone */
+	sl_u16 data_off;
+	sl_u16 refcnt_;
+	sl_u16 nb_segs; /* 1: the caller keeps chained mbufs away */
+	sl_u16 port_;
+	sl_u8 ol_flags[8];
+	sl_u32 packet_type;
+	sl_u32 pkt_len;
+	sl_u16 data_len;
+	sl_u16 vlan_tci;
+	sl_u8 hash[8];
+	sl_u16 vlan_tci_outer;
+	sl_u16 buf_len;
+};
+SL_STATIC_ASSERT(__builtin_offsetof(struct sl_mbuf, data_off) == 16 &&
+			 __builtin_offsetof(struct sl_mbuf, nb_segs) == 20 &&
+			 __builtin_offsetof(struct sl_mbuf, pkt_len) == 36 &&
+			 __builtin_offsetof(struct sl_mbuf, data_len) == 40 &&
+			 __builtin_offsetof(struct sl_mbuf, buf_len) == 54,
+		 "struct sl_mbuf mirrors rte_mbuf's first cache line");
+
 enum sl_verdict {
 	SL_VERDICT_DROP = 0, /* counted under the returned drop reason */
 	SL_VERDICT_TX =
@@ -176,11 +207,12 @@ enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port, struct sl_buf *buf,
 /*
  * Process n (<= SL_FP_BURST_MAX) packets received on port, as n calls of
  * sl_fp_process() would, with the flow-table lookups of the burst
- * overlapped. verdicts[i] and reasons[i] are set for bufs[i].
+ * overlapped. verdicts[i] and reasons[i] are set for pkts[i]; a packet
+ * sent (SL_VERDICT_TX) has its new data_off, data_len and pkt_len.
  */
-void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port, struct sl_buf *bufs,
-			 unsigned int n, enum sl_verdict *verdicts,
-			 enum sl_drop *reasons);
+void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port,
+			 struct sl_mbuf *const *pkts, unsigned int n,
+			 enum sl_verdict *verdicts, enum sl_drop *reasons);
 
 /* Headroom a buffer needs for the largest encapsulation (IPv6 + UDP). */
 #define SL_FP_HEADROOM 64

@@ -4,12 +4,12 @@
  *
  * Each iteration: pick up a new shared-memory mapping if the main lcore
  * handed one over, start the burst (tables, quiescent state, clock), then
- * for every RX queue of this worker receive up to 32 packets, run each
- * through sl_fp_process() and buffer what it returns for TX on the same
- * port; every ~100 us flush the TX buffers (l2fwd's drain timer), and every
+ * for every RX queue of this worker receive up to 32 packets, hand the
+ * burst to sl_fp_process_burst() (the mbufs as they are: struct sl_mbuf
+ * mirrors them) and send what it returns out of the same port; every ~100 us flush the TX buffers (l2fwd's drain timer), and every
  * ~100 ms worker 0 sends the ARP/NDP requests the neighbour table wants.
  *
- * Counting: sl_fp_process() counts RX and every drop; this file counts only
+ * Counting: the fast path counts RX and every drop; this file counts only
  * what reaches the NIC (tx_packets/tx_bytes, once a TX buffer is flushed)
  * and what the NIC refused (SL_DROP_TX_FULL), plus multi-segment mbufs
  * (SL_DROP_UNHANDLED, RX counted too, since the fast path never sees them).
@@ -180,66 +180,74 @@ static void solicit(struct sl_worker *w, uint64_t now_ns,
 
 /* ---- receive ---- */
 
-/* A chained mbuf: scatter is never enabled, so only a misbehaving PMD sends
- * one; the fast path needs one contiguous buffer. */
-static inline void drop_chained(struct sl_worker *w, struct rte_mbuf *m)
+/* The rte_mbuf fields struct sl_mbuf (fastpath.h) mirrors. */
+#define SL_MBUF_SAME(f)                                                 \
+	(offsetof(struct rte_mbuf, f) == offsetof(struct sl_mbuf, f) && \
+	 sizeof(((struct rte_mbuf *)0)->f) ==                           \
+		 sizeof(((struct sl_mbuf *)0)->f))
+SL_STATIC_ASSERT(SL_MBUF_SAME(buf_addr) && SL_MBUF_SAME(data_off) &&
+			 SL_MBUF_SAME(nb_segs) && SL_MBUF_SAME(pkt_len) &&
+			 SL_MBUF_SAME(data_len) && SL_MBUF_SAME(buf_len),
+		 "struct sl_mbuf does not match this DPDK's struct rte_mbuf");
+
+/*
+ * Take the chained mbufs out of a burst: scatter is never enabled, so only
+ * a misbehaving PMD sends one, and the fast path needs one contiguous
+ * buffer. Counted as received and unhandled. Returns the mbufs left.
+ */
+static uint16_t drop_chained(struct sl_worker *w, struct rte_mbuf **pkts,
+			     uint16_t n)
 {
-	w->fp.stats->rx_packets++;
-	w->fp.stats->rx_bytes += rte_pktmbuf_pkt_len(m);
-	w->fp.stats->drops[SL_DROP_UNHANDLED]++;
-	rte_pktmbuf_free(m);
+	uint16_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (m->nb_segs == 1) {
+			pkts[k++] = m;
+			continue;
+		}
+		w->fp.stats->rx_packets++;
+		w->fp.stats->rx_bytes += rte_pktmbuf_pkt_len(m);
+		w->fp.stats->drops[SL_DROP_UNHANDLED]++;
+		rte_pktmbuf_free(m);
+	}
+	return k;
 }
 
 static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 {
 	struct rte_mbuf *pkts[SL_PORT_BURST];
-	struct sl_buf bufs[SL_PORT_BURST];
 	enum sl_verdict v[SL_PORT_BURST];
 	enum sl_drop why[SL_PORT_BURST];
 	uint64_t bytes = 0;
-	uint16_t n, i, k = 0;
+	uint16_t n, i, k = 0, segs = 0;
 
 	SL_STATIC_ASSERT(SL_PORT_BURST <= SL_FP_BURST_MAX, "burst too large");
 	n = rte_eth_rx_burst(q->port_id, q->queue, pkts, SL_PORT_BURST);
 	if (n == 0)
 		return;
-	/* The frame, and the headroom line before it that encapsulation
-	 * writes the outer headers into. */
+	/* The headers, for a NIC that wrote them to memory, not the cache. */
 	for (i = 0; i < n; i++) {
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], char *) - 1);
+		segs |= pkts[i]->nb_segs;
 	}
+	if (unlikely(segs != 1))
+		n = drop_chained(w, pkts, n);
+	sl_fp_process_burst(&w->fp, q->port, (struct sl_mbuf *const *)pkts, n,
+			    v, why);
 	for (i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-
-		if (unlikely(m->nb_segs > 1)) {
-			drop_chained(w, m);
-			continue;
-		}
-		pkts[k] = m;
-		bufs[k].data = rte_pktmbuf_mtod(m, sl_u8 *);
-		bufs[k].len = rte_pktmbuf_data_len(m);
-		bufs[k].headroom = rte_pktmbuf_headroom(m);
-		bufs[k].tailroom = rte_pktmbuf_tailroom(m);
-		k++;
-	}
-	sl_fp_process_burst(&w->fp, q->port, bufs, k, v, why);
-	n = 0;
-	for (i = 0; i < k; i++) {
 		struct rte_mbuf *m = pkts[i];
 
 		if (v[i] != SL_VERDICT_TX) {
 			rte_pktmbuf_free(m);
 			continue;
 		}
-		m->data_off = (uint16_t)(bufs[i].data - (sl_u8 *)m->buf_addr);
-		m->data_len = (uint16_t)bufs[i].len;
-		m->pkt_len = bufs[i].len;
-		bytes += bufs[i].len;
-		pkts[n++] = m;
+		bytes += m->pkt_len;
+		pkts[k++] = m;
 	}
-	if (n)
-		tx_burst(&w->txq[q->port], pkts, n, bytes);
+	if (k)
+		tx_burst(&w->txq[q->port], pkts, k, bytes);
 }
 
 /* ---- the loop ---- */

@@ -220,7 +220,8 @@ static size_t random_frame(sl_u8 *f)
 struct side {
 	struct world *w;
 	sl_u8 *mem; /* SL_FP_BURST_MAX buffers */
-	struct sl_buf b[SL_FP_BURST_MAX];
+	struct sl_mbuf mb[SL_FP_BURST_MAX], *p[SL_FP_BURST_MAX];
+	struct sl_buf b[SL_FP_BURST_MAX]; /* what mb describes after */
 	enum sl_verdict v[SL_FP_BURST_MAX];
 	enum sl_drop r[SL_FP_BURST_MAX];
 };
@@ -237,11 +238,28 @@ static void load_burst(struct side *s, sl_u8 (*frames)[MAX_FRAME],
 
 		memset(m, 0xa5, BUF);
 		memcpy(m + HEADROOM, frames[i], lens[i]);
-		s->b[i].data = m + HEADROOM;
-		s->b[i].len = (sl_u32)lens[i];
-		s->b[i].headroom = HEADROOM;
-		s->b[i].tailroom = BUF - HEADROOM - (sl_u32)lens[i];
+		memset(&s->mb[i], 0, sizeof(s->mb[i]));
+		s->mb[i].buf_addr = m;
+		s->mb[i].data_off = HEADROOM;
+		s->mb[i].nb_segs = 1;
+		s->mb[i].data_len = (sl_u16)lens[i];
+		s->mb[i].pkt_len = (sl_u32)lens[i];
+		s->mb[i].buf_len = BUF;
+		s->p[i] = &s->mb[i];
 	}
+}
+
+/* The mbuf as a buffer; its lengths must agree. */
+static void unload(struct side *s, unsigned int i)
+{
+	const struct sl_mbuf *m = &s->mb[i];
+
+	assert_int_equal(m->pkt_len, m->data_len);
+	assert_true((sl_u32)m->data_off + m->data_len <= m->buf_len);
+	s->b[i].data = m->buf_addr + m->data_off;
+	s->b[i].len = m->data_len;
+	s->b[i].headroom = m->data_off;
+	s->b[i].tailroom = (sl_u32)m->buf_len - m->data_off - m->data_len;
 }
 
 static void both_publish(struct side *s, const struct sl_pub_override *ov,
@@ -319,8 +337,10 @@ static void test_express_and_general_paths_agree_on_random_traffic(void **state)
 		for (k = 0; k < 2; k++) {
 			load_burst(&s[k], frames, lens, n);
 			sl_fp_begin_burst(&s[k].w->fp, now);
-			sl_fp_process_burst(&s[k].w->fp, 0, s[k].b, n, s[k].v,
+			sl_fp_process_burst(&s[k].w->fp, 0, s[k].p, n, s[k].v,
 					    s[k].r);
+			for (i = 0; i < n; i++)
+				unload(&s[k], i);
 		}
 		for (i = 0; i < n; i++) {
 			const struct sl_buf *a = &s[0].b[i], *b = &s[1].b[i];

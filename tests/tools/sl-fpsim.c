@@ -121,18 +121,27 @@ static int load_frames(pcap_t *in, struct frames *f)
 }
 
 /* Copy frames [i, i + n) into bufs, as a NIC's DMA would. */
-static __attribute__((noinline)) void fill(struct sl_buf *bufs, sl_u8 *mem,
+/*
+ * Frames i.. into n buffers as a NIC and its PMD would leave them: the
+ * frame at HEADROOM in mem, an mbuf header (as sluice-dp's) describing it.
+ */
+static __attribute__((noinline)) void fill(struct sl_mbuf *mb,
+					   struct sl_mbuf **pkts, sl_u8 *mem,
 					   const struct frames *f, size_t i,
 					   unsigned int n)
 {
 	for (unsigned int k = 0; k < n; k++) {
-		struct sl_buf *b = &bufs[k];
+		struct sl_mbuf *m = &mb[k];
 
-		b->data = mem + (size_t)k * (HEADROOM + BUF_SIZE) + HEADROOM;
-		b->len = f->len[i + k];
-		b->headroom = HEADROOM;
-		b->tailroom = BUF_SIZE - b->len;
-		memcpy(b->data, f->data + f->off[i + k], b->len);
+		m->buf_addr = mem + (size_t)k * (HEADROOM + BUF_SIZE);
+		m->data_off = HEADROOM;
+		m->nb_segs = 1;
+		m->data_len = (sl_u16)f->len[i + k];
+		m->pkt_len = f->len[i + k];
+		m->buf_len = HEADROOM + BUF_SIZE;
+		memcpy(m->buf_addr + HEADROOM, f->data + f->off[i + k],
+		       f->len[i + k]);
+		pkts[k] = m;
 	}
 }
 
@@ -145,7 +154,7 @@ static int bench(struct sl_fp *fp, const struct frames *f, unsigned long passes,
 		 unsigned int burst)
 {
 	static sl_u8 mem[SL_FP_BURST_MAX * (HEADROOM + BUF_SIZE)];
-	struct sl_buf bufs[SL_FP_BURST_MAX];
+	static struct sl_mbuf mb[SL_FP_BURST_MAX], *bp[SL_FP_BURST_MAX];
 	enum sl_verdict v[SL_FP_BURST_MAX];
 	enum sl_drop why[SL_FP_BURST_MAX];
 	sl_u64 now_ns = 1000 * NS_PER_S, t0 = 0, t_fp, t_copy, tx = 0, pkts;
@@ -162,9 +171,9 @@ static int bench(struct sl_fp *fp, const struct frames *f, unsigned long passes,
 				(unsigned int)(f->n - i < burst ? f->n - i
 								: burst);
 
-			fill(bufs, mem, f, i, n);
+			fill(mb, bp, mem, f, i, n);
 			sl_fp_begin_burst(fp, now_ns);
-			sl_fp_process_burst(fp, 0, bufs, n, v, why);
+			sl_fp_process_burst(fp, 0, bp, n, v, why);
 			for (unsigned int k = 0; p && k < n; k++)
 				tx += v[k] == SL_VERDICT_TX;
 		}
@@ -173,7 +182,7 @@ static int bench(struct sl_fp *fp, const struct frames *f, unsigned long passes,
 	t0 = mono_ns();
 	for (p = 0; p < passes; p++)
 		for (i = 0; i < f->n; i += burst)
-			fill(bufs, mem, f, i,
+			fill(mb, bp, mem, f, i,
 			     (unsigned int)(f->n - i < burst ? f->n - i
 							     : burst));
 	t_copy = mono_ns() - t0;
