@@ -25,45 +25,64 @@
 #include "burst.h"
 #include "sluice/parse.h"
 
-/* What stage 1 learns of an express candidate, for stages 2 and 3. */
-struct fx_pkt {
-	/* Words 0, 2 and 4 of its flow key (sl_flowtab_hash4); 1 and 3 of an
-	 * IPv4 key are zero. */
-	sl_u64 w0, w2, w4;
-	sl_u64 ih; /* flow-table index hash */
+/*
+ * What stage 1 learns of the burst's express candidates, for stages 2 and
+ * 3, by packet index; arrays of one field each, so that stage 1 can fill
+ * eight packets' at once (express512.h).
+ */
+struct fx_burst {
+	/* Words 0, 2 and 4 of the flow key (sl_flowtab_hash4); 1 and 3 of
+	 * an IPv4 key are zero. */
+	sl_u64 w0[SL_FP_BURST_MAX], w2[SL_FP_BURST_MAX], w4[SL_FP_BURST_MAX];
+	sl_u64 ih[SL_FP_BURST_MAX]; /* flow-table index hash */
 	/* Stage 2: the first way of the bucket whose signature matches
 	 * (the general path's way hint), its entry and seen stamp. */
-	struct sl_flow_entry *e; /* NULL: no way matches */
-	sl_u32 *seen;
-	sl_s32 way;
-	sl_u16 vid;
-	sl_u16 tot; /* the IPv4 total length */
-	sl_u8 enc;  /* outer header length (fp->vip4) */
-	sl_u8 df;   /* byte 20 & SL_IP4_DF's high byte: DF, where IPv4 has it */
-	sl_u8 udp;  /* 1: UDP, 0: TCP (which idle timeout) */
+	struct sl_flow_entry *e[SL_FP_BURST_MAX]; /* NULL: no way matches */
+	sl_u32 *seen[SL_FP_BURST_MAX];
+	sl_s32 way[SL_FP_BURST_MAX];
+	/* The small fields, one 8-byte word a packet (fx_meta()). */
+	struct fx_meta {
+		sl_u16 vid;
+		sl_u8 enc; /* outer header length (fp->vip4) */
+		sl_u8 df;  /* byte 20 & 0x40: DF, where IPv4 has it */
+		sl_u8 udp; /* 1: UDP, 0: TCP (which idle timeout) */
+		sl_u8 pad;
+		sl_u16 tot; /* the IPv4 total length */
+	} meta[SL_FP_BURST_MAX];
 };
+SL_STATIC_ASSERT(sizeof(struct fx_meta) == 8, "fx_meta is one word");
+
+/* struct fx_meta as the word stage 1 stores (little-endian). */
+static SL_ALWAYS_INLINE sl_u64 fx_meta(sl_u64 vid, sl_u64 enc, sl_u64 df,
+				       sl_u64 udp, sl_u64 tot)
+{
+	return vid | enc << 16 | df << 24 | udp << 32 | tot << 48;
+}
 
 /* The shortest frame the express path takes: Ethernet, IPv4, TCP. */
 #define FX_MIN_LEN (14 + 20 + 20)
 
 /* What stage 1 reads of the lcore's state, loaded once per burst. */
 struct fx_ctx {
-	sl_u64 seed; /* the table's params.seed.k1 (sl_flowtab_hash4) */
+	sl_u64 k0, k1; /* the table's params.seed (sl_flowtab_hash4) */
 	const struct sl_fp_vip4 *vip4;
 	sl_u32 vip4_mask;
 	sl_u8 vip4_shift;
 	bool vip4_partial;
 	const struct sl_flow_bucket *buckets;
 	sl_u32 mask;
+	sl_u32 mtu; /* the table's params.mtu */
 };
 
 /*
- * Stage 1: is m an express candidate of the table? Then *x is filled and
- * the flow's bucket prefetched. The frame tests are those of
- * sl_parse_fast4(), on words loaded once; the VIP from fp->vip4.
+ * Stage 1: is m, packet i of the burst, an express candidate of the
+ * table? Then fx's fields i are filled and the flow's bucket prefetched.
+ * The frame tests are those of sl_parse_fast4(), on words loaded once; the
+ * VIP from fp->vip4.
  */
-static SL_ALWAYS_INLINE bool
-fx_classify(const struct fx_ctx *fc, const struct sl_mbuf *m, struct fx_pkt *x)
+static SL_ALWAYS_INLINE bool fx_classify(const struct fx_ctx *fc,
+					 const struct sl_mbuf *m,
+					 struct fx_burst *fx, unsigned int i)
 {
 	const sl_u8 *d = m->buf_addr + m->data_off;
 	const struct sl_fp_vip4 *v;
@@ -115,20 +134,23 @@ fx_classify(const struct fx_ctx *fc, const struct sl_mbuf *m, struct fx_pkt *x)
 		if (!v)
 			return false;
 	}
-	/* enc4 is 0 for VIPs the express path leaves to the general one. */
-	if (v->enc4 == 0)
+	/* enc4 is 0 for VIPs the express path leaves to the general one;
+	 * the outer header must fit the MTU and the headroom. */
+	if (v->enc4 == 0 || tot + v->enc4 > fc->mtu || m->data_off < v->enc4)
 		return false;
 	memcpy(&src, d + 26, 4);
-	x->vid = v->vid;
-	x->enc = v->enc4;
-	x->tot = (sl_u16)tot;
-	x->df = (sl_u8)h1 & 0x40;
-	x->udp = proto == SL_IPPROTO_UDP;
-	x->w0 = src;
-	x->w2 = (sl_u32)q;
-	x->w4 = (q >> 32) | (sl_u64)proto << 32 | (sl_u64)SL_AF_INET << 40;
-	x->ih = sl_flowtab_hash4(x->w0, x->w2, x->w4, fc->seed);
-	__builtin_prefetch(&fc->buckets[(sl_u32)x->ih & fc->mask]);
+	{
+		sl_u64 w = fx_meta(v->vid, v->enc4, h1 & 0x40,
+				   proto == SL_IPPROTO_UDP, tot);
+
+		memcpy(&fx->meta[i], &w, 8);
+	}
+	fx->w0[i] = src;
+	fx->w2[i] = (sl_u32)q;
+	fx->w4[i] = (q >> 32) | (sl_u64)(proto | SL_AF_INET << 8) << 32;
+	fx->ih[i] = sl_flowtab_hash4(fx->w0[i], fx->w2[i], fx->w4[i], fc->k0,
+				     fc->k1);
+	__builtin_prefetch(&fc->buckets[(sl_u32)fx->ih[i] & fc->mask]);
 	return true;
 }
 
@@ -141,62 +163,66 @@ SL_STATIC_ASSERT(__builtin_offsetof(struct sl_backend_entry, family) == 16 &&
 		 "family, state, port, epoch are one 8-byte word");
 
 /*
- * Stage 2: the way of x's bucket that the general path would try first
- * (sl_flowtab_match()), with the addresses stage 3 reads.
+ * Stage 2: the way of packet i's bucket that the general path would try
+ * first (sl_flowtab_match()), with the addresses stage 3 reads.
  */
 static SL_ALWAYS_INLINE void fx_match(const struct sl_flowtab *ft,
-				      struct fx_pkt *x)
+				      struct fx_burst *fx, unsigned int i)
 {
-	sl_u32 b = (sl_u32)x->ih & ft->mask;
-	int w = sl_flowtab_match(ft, x->ih);
+	sl_u32 b = (sl_u32)fx->ih[i] & ft->mask;
+	int w = sl_flowtab_match(ft, fx->ih[i]);
 
-	x->way = w;
-	x->e = w >= 0 ? &ft->entries[b * SL_FT_WAYS + (sl_u32)w] : NULL;
-	x->seen = &ft->buckets[b].seen[w & (SL_FT_WAYS - 1)];
+	fx->way[i] = w;
+	fx->e[i] = w >= 0 ? &ft->entries[b * SL_FT_WAYS + (sl_u32)w] : NULL;
+	fx->seen[i] = &ft->buckets[b].seen[w & (SL_FT_WAYS - 1)];
 }
 
 /*
- * Stage 3: forward x's packet m if it is express all the way (see the top
+ * Stage 3: forward packet i, m, if it is express all the way (see the top
  * of this file): true with m moved over its new outer headers and the
- * packet counted; false with nothing written, for the general path.
+ * packet counted per VIP and backend (the caller counts the flow hit);
+ * false with nothing written, for the general path.
  *
  * The way of stage 2 is trusted only with its key, compared in full: an
- * earlier packet of the burst may have taken it on the general path.
+ * earlier packet of the burst may have taken it on the general path. The
+ * outer header's fit (MTU, headroom) was settled in stage 1.
  */
-static SL_ALWAYS_INLINE bool fx_forward(struct fp_burst *bc, struct sl_mbuf *m,
-					const struct fx_pkt *x)
+static SL_ALWAYS_INLINE bool fx_forward(const struct fp_burst *bc,
+					struct sl_mbuf *m,
+					const struct fx_burst *fx,
+					unsigned int i)
 {
 	sl_u8 *data = m->buf_addr + m->data_off;
-	const struct sl_flow_entry *e = x->e;
+	const struct sl_flow_entry *e = fx->e[i];
 	const struct sl_backend_entry *be;
-	sl_u32 id, enc = x->enc, tot = x->tot, seen, src;
+	const struct fx_meta *x = &fx->meta[i];
+	sl_u32 id, enc = x->enc, tot = x->tot, vid = x->vid;
+	sl_u32 seen, src;
 	sl_u64 bw, hash, w0, w2, w3, sum;
 	sl_u8 *frame;
 
 	/* An entry whose word 4 says IPv4 has zero words 1 and 3 (flow.h). */
-	if (!e || ((const sl_u64_any *)&e->key)[0] != x->w0 ||
-	    ((const sl_u64_any *)&e->key)[2] != x->w2 ||
-	    ((const sl_u64_any *)&e->key)[4] != x->w4)
+	if (!e || ((const sl_u64_any *)&e->key)[0] != fx->w0[i] ||
+	    ((const sl_u64_any *)&e->key)[2] != fx->w2[i] ||
+	    ((const sl_u64_any *)&e->key)[4] != fx->w4[i])
 		return false;
-	seen = *x->seen;
+	seen = *fx->seen[i];
 	if (bc->now - seen > bc->timeout[x->udp])
 		return false;
 	/* flow_valid() for an IPv4 backend that is UP: its family, state
 	 * and epoch in one word (the port in between does not matter). */
 	id = e->backend_id;
-	if (id >= bc->n_backends || e->vip_id != x->vid)
+	if (id >= bc->n_backends || e->vip_id != vid)
 		return false;
 	be = &bc->bes[id];
 	memcpy(&bw, &be->family, 8);
 	if ((bw & 0xffffffff0000ffffull) != (SL_AF_INET | SL_BACKEND_UP << 8 |
 					     (sl_u64)e->epoch << 32) ||
-	    be->vip_id != x->vid)
-		return false;
-	if (tot + enc > bc->mtu || m->data_off < enc)
+	    be->vip_id != vid)
 		return false;
 
 	if (seen != bc->now)
-		*x->seen = bc->now; /* sl_flowtab_touch() */
+		*fx->seen[i] = bc->now; /* sl_flowtab_touch() */
 	/* encap4(), with the flow's words at hand. */
 	hash = e->flow_hash;
 	frame = data - enc;
@@ -222,10 +248,8 @@ static SL_ALWAYS_INLINE bool fx_forward(struct fp_burst *bc, struct sl_mbuf *m,
 	m->data_off = (sl_u16)(m->data_off - enc);
 	m->data_len = (sl_u16)(14 + enc + tot);
 	m->pkt_len = 14 + enc + tot;
-	bc->flow_hits++;
-	bc->fx_packets++;
-	bc->vip_stats[x->vid].packets++;
-	bc->vip_stats[x->vid].bytes += tot;
+	bc->vip_stats[vid].packets++;
+	bc->vip_stats[vid].bytes += tot;
 	bc->backend_stats[id].packets++;
 	bc->backend_stats[id].bytes += tot;
 	return true;

@@ -154,6 +154,8 @@ struct sl_fp {
 
 	/* Tests only: every packet takes the general path (express.h). */
 	bool express_off;
+	/* The express path's stage 1 in AVX-512 (express512.h). */
+	bool simd512;
 	/* Packets forwarded by the express path, for tests and sl-fpsim. */
 	sl_u64 fx_packets;
 
@@ -179,6 +181,13 @@ int sl_fp_init(struct sl_fp *fp, struct sl_shm_header *shm, sl_u16 qs_row,
  */
 int sl_fp_attach(struct sl_fp *fp, struct sl_shm_header *shm);
 
+/*
+ * Let the express path use AVX-512 where the CPU has it (allow), or not.
+ * sl_fp_init() allows it; sluice-dp follows DPDK's SIMD width limit
+ * (--force-max-simd-bitwidth). Returns whether it is used.
+ */
+bool sl_fp_simd512(struct sl_fp *fp, bool allow);
+
 /* Mark the row offline and stop using the mapping (before unmapping it). */
 void sl_fp_detach(struct sl_fp *fp);
 
@@ -202,7 +211,7 @@ enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port, struct sl_buf *buf,
 #define SL_FP_ICMP_BURST 20
 
 /* Most packets sl_fp_process_burst() takes at once. */
-#define SL_FP_BURST_MAX 32
+#define SL_FP_BURST_MAX 64
 
 /*
  * Process n (<= SL_FP_BURST_MAX) packets received on port, as n calls of

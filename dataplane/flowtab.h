@@ -9,8 +9,8 @@
  * bucket (LRU-like), so a SYN flood cannot grow the table, only churn it.
  * Memory comes from the caller (hugepages in sluice-dp, malloc in tests).
  *
- * The table is indexed by sl_flowtab_hash(), a seeded CRC32c (a few cycles
- * with SSE4.2), not by the keyed SipHash that picks backends: the index
+ * The table is indexed by sl_flowtab_hash(), a keyed multiply-xorshift (a
+ * few cycles), not by the keyed SipHash that picks backends: the index
  * only decides where a flow is remembered. A client who aims flows at one
  * bucket can evict entries, and an evicted flow is re-picked by the same
  * Maglev table, so it keeps its backend unless the backend set changed in
@@ -70,37 +70,33 @@ int sl_flowtab_init(struct sl_flowtab *ft, void *mem, sl_u32 size,
 void sl_flowtab_clear(struct sl_flowtab *ft);
 
 /*
- * The index hash of the flow key whose 8-byte words are w[0..4], seeded
- * with seed (its low half starts the CRC, its high half keys the
- * signature mix): bucket index in the low 32 bits, its signature
- * (sl_flow_sig, include/sluice/flow.h) in the high 32, computed once per
- * packet. An IPv4 key's words 1 and 3 are zero (flow.h) and are left out:
- * sl_flowtab_hash4() hashes the three others straight from registers.
+ * The index hash of a flow key, keyed with the table's hash_seed (k0,
+ * k1): bucket index in the low 32 bits, its signature (sl_flow_sig,
+ * include/sluice/flow.h) in the high 32, computed once per packet.
  *
- * One CRC32c lane (a cycle or three a word with SSE4.2) for the bucket
- * index; the signature is a multiplicative mix of the same 32 bits with
- * the other half of the seed. Keys of one bucket share only the index
- * bits of the CRC, so their signatures still differ (a full key compare
- * settles every match anyway). Without SSE4.2, a multiply-xorshift.
+ * A keyed multiply-xorshift, cheap in scalar code and in eight SIMD
+ * lanes at once (express512.h): an IPv4 key is two words (the addresses;
+ * ports, protocol and family: its words 1 and 3 are zero, flow.h), each
+ * xored with a key and multiplied by an odd constant; the sum goes
+ * through a splitmix64-style finalizer, so every input bit reaches the
+ * bucket bits and the signature. An IPv6 key is five such words. Not a
+ * PRF: it only decides where a flow is remembered (a client who aims
+ * flows at one bucket makes it evict, and an evicted flow is picked again
+ * by the same Maglev table); SipHash picks the backend.
  */
-static SL_ALWAYS_INLINE sl_u64 sl_flowtab_mix(sl_u64 a, sl_u64 w)
-{
-#if defined(__SSE4_2__)
-	return __builtin_ia32_crc32di(a, w);
-#else
-	a = (a ^ w) * 0xff51afd7ed558ccdull;
-	return a ^ a >> 32;
-#endif
-}
+#define SL_FT_M1 0x9e3779b97f4a7c15ull
+#define SL_FT_M2 0xc2b2ae3d27d4eb4full
+#define SL_FT_M3 0xbf58476d1ce4e5b9ull
+#define SL_FT_M4 0x94d049bb133111ebull
+#define SL_FT_M5 0xd6e8feb86659fd93ull
 
-static SL_ALWAYS_INLINE sl_u64 sl_flowtab_finish(sl_u64 a, sl_u64 seed,
-						 sl_u32 udp_bit)
+static SL_ALWAYS_INLINE sl_u64 sl_flowtab_fin(sl_u64 h, sl_u32 udp_bit)
 {
-	sl_u64 mix = ((sl_u32)a ^ (seed >> 32)) * 0x9e3779b97f4a7c15ull;
-
-	/* sl_flow_sig(), with its non-TCP bit given. */
-	return (sl_u32)a | (sl_u64)(((sl_u32)(mix >> 32) & ~3u) | 1u | udp_bit)
-				   << 32;
+	h ^= h >> 31;
+	h *= SL_FT_M3;
+	h ^= h >> 32;
+	/* sl_flow_sig(): bit 0 set, SL_FLOW_SIG_UDP for a flow not TCP. */
+	return (h & ~(3ull << 32)) | 1ull << 32 | (sl_u64)udp_bit << 32;
 }
 
 /*
@@ -108,34 +104,29 @@ static SL_ALWAYS_INLINE sl_u64 sl_flowtab_finish(sl_u64 a, sl_u64 seed,
  * 4 (source address, destination address, then ports, proto and family).
  */
 static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash4(sl_u64 w0, sl_u64 w2, sl_u64 w4,
-						sl_u64 seed)
+						sl_u64 k0, sl_u64 k1)
 {
-	sl_u64 a = (sl_u32)seed;
+	sl_u64 h = ((w0 | w2 << 32) ^ k0) * SL_FT_M1 + (w4 ^ k1) * SL_FT_M2;
 
-	a = sl_flowtab_mix(a, w0);
-	a = sl_flowtab_mix(a, w2);
-	a = sl_flowtab_mix(a, w4);
 	/* SL_FLOW_SIG_UDP for UDP (17), not for TCP (6): bit 4 of proto. */
-	return sl_flowtab_finish(a, seed, (sl_u32)(w4 >> 35) & SL_FLOW_SIG_UDP);
+	return sl_flowtab_fin(h, (sl_u32)(w4 >> 35) & SL_FLOW_SIG_UDP);
 }
 
 static SL_ALWAYS_INLINE sl_u64 sl_flowtab_hash(const struct sl_flow_key *k,
-					       sl_u64 seed)
+					       sl_u64 k0, sl_u64 k1)
 {
 	const sl_u64_any *w = (const sl_u64_any *)k;
-	sl_u64 a = (sl_u32)seed;
-	int i;
+	sl_u32 udp = sl_flow_sig(0, k->proto) & SL_FLOW_SIG_UDP;
+	sl_u64 h;
 
-	if (k->family == SL_AF_INET) {
-		a = sl_flowtab_mix(a, w[0]);
-		a = sl_flowtab_mix(a, w[2]);
-		a = sl_flowtab_mix(a, w[4]);
-	} else {
-		for (i = 0; i < 5; i++)
-			a = sl_flowtab_mix(a, w[i]);
-	}
-	return sl_flowtab_finish(a, seed,
-				 sl_flow_sig(0, k->proto) & SL_FLOW_SIG_UDP);
+	if (k->family == SL_AF_INET)
+		h = ((w[0] | w[2] << 32) ^ k0) * SL_FT_M1 +
+		    (w[4] ^ k1) * SL_FT_M2;
+	else
+		h = (w[0] ^ k0) * SL_FT_M1 + (w[1] ^ k1) * SL_FT_M2 +
+		    (w[2] ^ k0) * SL_FT_M4 + (w[3] ^ k1) * SL_FT_M5 +
+		    (w[4] ^ k0 ^ k1) * SL_FT_M3;
+	return sl_flowtab_fin(h, udp);
 }
 
 /* Signature of a flow: the high half of its index hash. */

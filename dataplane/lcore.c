@@ -224,9 +224,13 @@ static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 	uint16_t n, i, k = 0, segs = 0;
 
 	SL_STATIC_ASSERT(SL_PORT_BURST <= SL_FP_BURST_MAX, "burst too large");
+	/* A PMD may give at most 32 a call (vector RX): ask twice. */
 	n = rte_eth_rx_burst(q->port_id, q->queue, pkts, SL_PORT_BURST);
 	if (n == 0)
 		return;
+	if (n < SL_PORT_BURST)
+		n += rte_eth_rx_burst(q->port_id, q->queue, pkts + n,
+				      SL_PORT_BURST - n);
 	/* The headers, for a NIC that wrote them to memory, not the cache. */
 	for (i = 0; i < n; i++) {
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));

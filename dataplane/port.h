@@ -20,7 +20,7 @@ struct rte_mempool;
 
 #define SL_PORT_RX_DESC 1024
 #define SL_PORT_TX_DESC 1024
-#define SL_PORT_BURST 32
+#define SL_PORT_BURST 64
 
 struct sl_port {
 	uint16_t port_id;   /* DPDK's */

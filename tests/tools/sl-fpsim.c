@@ -16,6 +16,7 @@
  * loses nothing.
  *
  *   sl-fpsim -c CONFIG -i IN.pcap --bench PASSES [--burst N]
+ *            [--simd 0|512] [--general]
  *
  * Profiles the fast path alone (no DPDK): holds IN.pcap in memory and feeds
  * it through sl_fp_process_burst() in bursts of N (default 32), each frame
@@ -23,7 +24,9 @@
  * pass that fills the flow table, then PASSES timed ones.
  * The copies are timed alone too and subtracted. Prints ns per packet; meant
  * for `valgrind --tool=callgrind` and for splitting sluice-dp's cost
- * between the fast path and the DPDK shell around it.
+ * between the fast path and the DPDK shell around it. --simd 0 keeps the
+ * express path off AVX-512 (valgrind cannot run it, so it never sees it),
+ * --general keeps every packet on the general path.
  */
 #include <errno.h>
 #include <sys/mman.h>
@@ -69,7 +72,8 @@ static void usage(void)
 	fprintf(stderr, "usage: sl-fpsim -c CONFIG -i IN.pcap -o OUT.pcap "
 			"[--port-mac MAC] [--down ADDR]... [--drain ADDR]...\n"
 			"       sl-fpsim -c CONFIG -i IN.pcap --bench PASSES "
-			"[--burst N] [--port-mac MAC]\n");
+			"[--burst N] [--port-mac MAC]\n"
+			"       (either: [--simd 0|512] [--general])\n");
 	exit(2);
 }
 
@@ -158,14 +162,18 @@ static int bench(struct sl_fp *fp, const struct frames *f, unsigned long passes,
 	enum sl_verdict v[SL_FP_BURST_MAX];
 	enum sl_drop why[SL_FP_BURST_MAX];
 	sl_u64 now_ns = 1000 * NS_PER_S, t0 = 0, t_fp, t_copy, tx = 0, pkts;
+	sl_u64 hits0 = 0, fx0 = 0;
 	unsigned long p;
 	size_t i;
 
 	/* One untimed pass first: every flow in the table, as after the
 	 * warm-up of scripts/bench.sh dpdk; then the timed passes. */
 	for (p = 0; p <= passes; p++) {
-		if (p == 1)
+		if (p == 1) {
+			hits0 = fp->stats->flow_hits;
+			fx0 = fp->fx_packets;
 			t0 = mono_ns();
+		}
 		for (i = 0; i < f->n; i += burst) {
 			unsigned int n =
 				(unsigned int)(f->n - i < burst ? f->n - i
@@ -188,11 +196,14 @@ static int bench(struct sl_fp *fp, const struct frames *f, unsigned long passes,
 	t_copy = mono_ns() - t0;
 	pkts = (sl_u64)passes * f->n;
 	printf("bench %llu packets, burst %u: fast path %.1f ns/packet "
-	       "(with copies %.1f, copies alone %.1f), tx %llu\n",
+	       "(with copies %.1f, copies alone %.1f), tx %llu, "
+	       "flow hits %.1f%%, express %.1f%%\n",
 	       (unsigned long long)pkts, burst,
 	       (double)(t_fp > t_copy ? t_fp - t_copy : 0) / (double)pkts,
 	       (double)t_fp / (double)pkts, (double)t_copy / (double)pkts,
-	       (unsigned long long)tx);
+	       (unsigned long long)tx,
+	       100.0 * (double)(fp->stats->flow_hits - hits0) / (double)pkts,
+	       100.0 * (double)(fp->fx_packets - fx0) / (double)pkts);
 	return tx ? 0 : 1;
 }
 
@@ -219,6 +230,8 @@ int main(int argc, char **argv)
 		{ "drain", required_argument, NULL, 'r' },
 		{ "bench", required_argument, NULL, 'b' },
 		{ "burst", required_argument, NULL, 'n' },
+		{ "simd", required_argument, NULL, 's' },
+		{ "general", no_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cfg_path = NULL, *in_path = NULL, *out_path = NULL;
@@ -240,7 +253,8 @@ int main(int argc, char **argv)
 	struct sl_flowtab ft;
 	static sl_u8 buf[HEADROOM + BUF_SIZE];
 	unsigned long passes = 0;
-	unsigned int burst = SL_FP_BURST_MAX;
+	unsigned int burst = SL_FP_BURST_MAX, simd = 512;
+	bool general = false;
 	pcap_t *in, *dead;
 	pcap_dumper_t *out;
 	void *ft_mem;
@@ -271,6 +285,12 @@ int main(int argc, char **argv)
 			burst = (unsigned int)strtoul(optarg, NULL, 10);
 			if (!burst || burst > SL_FP_BURST_MAX)
 				usage();
+			break;
+		case 's':
+			simd = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case 'g':
+			general = true;
 			break;
 		case 'd':
 		case 'r':
@@ -342,6 +362,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sl-fpsim: fast path init failed\n");
 		goto out_ft;
 	}
+	sl_fp_simd512(&fp, simd >= 512);
+	fp.express_off = general;
 
 	in = pcap_open_offline(in_path, errbuf);
 	if (!in) {
