@@ -888,13 +888,18 @@ fx_stage1(struct sl_fp *fp, struct sl_mbuf *const *pkts, unsigned int n,
 	return slow;
 }
 
-bool sl_fp_simd512(struct sl_fp *fp, bool allow)
+bool sl_fp_simd512_cpu(void)
 {
 #if defined(SL_FX512)
-	fp->simd512 = allow && fx512_cpu_ok();
+	return fx512_cpu_ok();
 #else
-	fp->simd512 = false;
+	return false;
 #endif
+}
+
+bool sl_fp_simd512(struct sl_fp *fp, bool allow)
+{
+	fp->simd512 = allow && sl_fp_simd512_cpu();
 	return fp->simd512;
 }
 

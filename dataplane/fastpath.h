@@ -188,6 +188,9 @@ int sl_fp_attach(struct sl_fp *fp, struct sl_shm_header *shm);
  */
 bool sl_fp_simd512(struct sl_fp *fp, bool allow);
 
+/* Does this CPU have what the AVX-512 express stage needs? */
+bool sl_fp_simd512_cpu(void);
+
 /* Mark the row offline and stop using the mapping (before unmapping it). */
 void sl_fp_detach(struct sl_fp *fp);
 

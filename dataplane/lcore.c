@@ -16,6 +16,9 @@
  * No lock, allocation (other than ARP/NDP requests), log line or system
  * call inside the loop.
  */
+/* rte_vect_get_max_simd_bitwidth() is still marked experimental in 22.11. */
+#define ALLOW_EXPERIMENTAL_API
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +31,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
+#include <rte_vect.h>
 
 #include "lcore.h"
 #include "neigh.h"
@@ -397,6 +401,10 @@ static int worker_alloc(struct sl_lcores *lc, unsigned int lcore,
 			 strerror(-ret));
 		return ret;
 	}
+	/* DPDK's SIMD width limit (--force-max-simd-bitwidth; 256 unless
+	 * raised) holds for the express path's AVX-512 stage too. */
+	sl_fp_simd512(&w->fp,
+		      rte_vect_get_max_simd_bitwidth() >= RTE_VECT_SIMD_512);
 	return 0;
 }
 
@@ -419,6 +427,11 @@ static void log_workers(const struct sl_lcores *lc, const struct sl_ports *ps)
 		    w->lcore_id, i, buf, w->ft.nb_buckets * SL_FT_WAYS,
 		    sl_flowtab_mem_size(w->ft.nb_buckets * SL_FT_WAYS));
 	}
+	if (lc->nb_workers && lc->w[0]->fp.simd512)
+		LOG("express path: AVX-512\n");
+	else if (sl_fp_simd512_cpu())
+		LOG("express path: scalar; the CPU has AVX-512: give EAL "
+		    "--force-max-simd-bitwidth=512 to use it\n");
 }
 
 int sl_lcores_init(struct sl_lcores *lc, const struct sl_lcores_params *p,

@@ -733,13 +733,12 @@ static void test_config_every_shipped_config_loads(void **state)
 
 static void test_config_lab_has_the_values_the_tests_rely_on(void **state)
 {
-	static const char *const eal[] = { "-l",
-					   "0-1",
-					   "--no-pci",
-					   "--file-prefix",
-					   "sluice-lab",
-					   "--vdev",
-					   "net_af_packet0,iface=lb0" };
+	static const char *const eal[] = {
+		"-l",	      "0-1",
+		"--no-pci",   "--file-prefix",
+		"sluice-lab", "--force-max-simd-bitwidth=512",
+		"--vdev",     "net_af_packet0,iface=lb0"
+	};
 	const struct sl_config_dataplane *dp;
 	const struct sl_config_vip *v;
 	struct sl_config *cfg;
