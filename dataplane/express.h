@@ -40,23 +40,48 @@ struct fx_burst {
 	struct sl_flow_entry *e[SL_FP_BURST_MAX]; /* NULL: no way matches */
 	sl_u32 *seen[SL_FP_BURST_MAX];
 	sl_s32 way[SL_FP_BURST_MAX];
-	/* The small fields, one 8-byte word a packet (fx_meta()). */
+	/*
+	 * What of the outer headers (encap4()) stage 1 can tell: where they
+	 * start (data - enc); the outer IPv4 header's bytes 0..7 (version,
+	 * IHL, TOS, length, ID 0, DF) and their one's complement sum with
+	 * bytes 8..11 (TTL, protocol, checksum 0): stage 3 adds the
+	 * addresses; GUE's UDP header without its source port.
+	 */
+	sl_u8 *frame[SL_FP_BURST_MAX];
+	sl_u64 ip0[SL_FP_BURST_MAX], sum0[SL_FP_BURST_MAX];
+	sl_u64 udph[SL_FP_BURST_MAX];
+	/* The small fields, two 8-byte words a packet (fx_meta()). */
 	struct fx_meta {
 		sl_u16 vid;
-		sl_u8 enc; /* outer header length (fp->vip4) */
-		sl_u8 df;  /* byte 20 & 0x40: DF, where IPv4 has it */
-		sl_u8 udp; /* 1: UDP, 0: TCP (which idle timeout) */
-		sl_u8 pad;
+		sl_u8 enc;  /* outer header length (fp->vip4) */
+		sl_u8 udp;  /* 1: UDP, 0: TCP (which idle timeout) */
 		sl_u16 tot; /* the IPv4 total length */
+		sl_u16 off; /* data_off after encapsulation */
+		sl_u16 len; /* data_len after it */
+		sl_u16 ttl; /* outer bytes 8, 9: TTL, protocol (FX_TTL_*) */
+		sl_u32 pad;
 	} meta[SL_FP_BURST_MAX];
 };
-SL_STATIC_ASSERT(sizeof(struct fx_meta) == 8, "fx_meta is one word");
+SL_STATIC_ASSERT(sizeof(struct fx_meta) == 16, "fx_meta is two words");
 
-/* struct fx_meta as the word stage 1 stores (little-endian). */
-static SL_ALWAYS_INLINE sl_u64 fx_meta(sl_u64 vid, sl_u64 enc, sl_u64 df,
-				       sl_u64 udp, sl_u64 tot)
+/* struct fx_meta's first word as stage 1 stores it (little-endian). */
+static SL_ALWAYS_INLINE sl_u64 fx_meta(sl_u64 vid, sl_u64 enc, sl_u64 udp,
+				       sl_u64 tot, sl_u64 off)
 {
-	return vid | enc << 16 | df << 24 | udp << 32 | tot << 48;
+	return vid | enc << 16 | udp << 24 | tot << 32 | off << 48;
+}
+
+/* Bytes 8..11 of the outer IPv4 header before its checksum: TTL, protocol
+ * (IPIP for an enc of 20, UDP for GUE's 28). */
+#define FX_TTL_IPIP (SL_ENCAP_TTL | SL_IPPROTO_IPIP << 8)
+#define FX_TTL_UDP (SL_ENCAP_TTL | SL_IPPROTO_UDP << 8)
+
+/* The outer IPv4 header's bytes 0..7 (encap4()'s w0). */
+static SL_ALWAYS_INLINE sl_u64 fx_ip0(sl_u64 tos, sl_u32 enc, sl_u32 tot,
+				      sl_u64 df)
+{
+	return 0x45 | tos << 8 | (sl_u64)sl_htons((sl_u16)(enc + tot)) << 16 |
+	       df << 48;
 }
 
 /* The shortest frame the express path takes: Ethernet, IPv4, TCP. */
@@ -71,7 +96,8 @@ struct fx_ctx {
 	bool vip4_partial;
 	const struct sl_flow_bucket *buckets;
 	sl_u32 mask;
-	sl_u32 mtu; /* the table's params.mtu */
+	sl_u32 mtu;	  /* the table's params.mtu */
+	sl_be16 gue_port; /* and its gue_port */
 };
 
 /*
@@ -140,11 +166,19 @@ static SL_ALWAYS_INLINE bool fx_classify(const struct fx_ctx *fc,
 		return false;
 	memcpy(&src, d + 26, 4);
 	{
-		sl_u64 w = fx_meta(v->vid, v->enc4, h1 & 0x40,
-				   proto == SL_IPPROTO_UDP, tot);
+		sl_u64 w = fx_meta(v->vid, v->enc4, proto == SL_IPPROTO_UDP,
+				   tot, m->data_off - v->enc4);
 
 		memcpy(&fx->meta[i], &w, 8);
 	}
+	fx->meta[i].len = (sl_u16)(14 + v->enc4 + tot);
+	fx->meta[i].ttl = v->enc4 == 20 ? FX_TTL_IPIP : FX_TTL_UDP;
+	fx->frame[i] = (sl_u8 *)d - v->enc4;
+	fx->ip0[i] = fx_ip0(d[15], v->enc4, tot, h1 & 0x40);
+	/* No carry: ip0 is below 2^55. */
+	fx->sum0[i] = fx->ip0[i] + fx->meta[i].ttl;
+	fx->udph[i] = (sl_u64)fc->gue_port << 16 |
+		      (sl_u64)sl_htons((sl_u16)(8 + tot)) << 32;
 	fx->w0[i] = src;
 	fx->w2[i] = (sl_u32)q;
 	fx->w4[i] = (q >> 32) | (sl_u64)(proto | SL_AF_INET << 8) << 32;
@@ -192,13 +226,11 @@ static SL_ALWAYS_INLINE bool fx_forward(const struct fp_burst *bc,
 					const struct fx_burst *fx,
 					unsigned int i)
 {
-	sl_u8 *data = m->buf_addr + m->data_off;
 	const struct sl_flow_entry *e = fx->e[i];
-	const struct sl_backend_entry *be;
 	const struct fx_meta *x = &fx->meta[i];
-	sl_u32 id, enc = x->enc, tot = x->tot, vid = x->vid;
-	sl_u32 seen, src;
-	sl_u64 bw, hash, w0, w2, w3, sum;
+	const struct sl_backend_entry *be;
+	sl_u32 id, vid = x->vid, seen, src;
+	sl_u64 bw, hash, w2, w3;
 	sl_u8 *frame;
 
 	/* An entry whose word 4 says IPv4 has zero words 1 and 3 (flow.h). */
@@ -223,35 +255,29 @@ static SL_ALWAYS_INLINE bool fx_forward(const struct fp_burst *bc,
 
 	if (seen != bc->now)
 		*fx->seen[i] = bc->now; /* sl_flowtab_touch() */
-	/* encap4(), with the flow's words at hand. */
+	/* encap4(): the addresses and the checksum; stage 1 did the rest. */
 	hash = e->flow_hash;
-	frame = data - enc;
+	frame = fx->frame[i];
 	src = sl_htonl(bc->src4_net | ((sl_u32)hash & bc->src4_host));
-	w0 = 0x45 | (sl_u64)data[14 + 1] << 8 |
-	     (sl_u64)sl_htons((sl_u16)(enc + tot)) << 16 | (sl_u64)x->df << 48;
-	w2 = bc->ttl_proto[enc != 20];
 	w3 = src | (sl_u64)be->addr.v4 << 32;
-	sum = csum_add64(csum_add64(w0, w3), w2);
-	w2 |= (sl_u64)csum_fold64(sum) << 16;
+	w2 = x->ttl | (sl_u64)csum_fold64(csum_add64(fx->sum0[i], w3)) << 16;
 	memcpy(frame, bc->eth4, 16);
-	memcpy(frame + 14, &w0, 8);
+	memcpy(frame + 14, &fx->ip0[i], 8);
 	memcpy(frame + 14 + 8, &w2, 4);
 	memcpy(frame + 14 + 12, &w3, 8);
-	if (enc != 20) {
-		/* GUE: source port, destination port, length, checksum 0. */
-		sl_u64 u = (sl_u64)sl_encap_gue_sport(hash) |
-			   (sl_u64)bc->gue_port << 16 |
-			   (sl_u64)sl_htons((sl_u16)(8 + tot)) << 32;
+	if (x->enc != 20) {
+		/* GUE: its source port from the flow hash. */
+		sl_u64 u = fx->udph[i] | sl_encap_gue_sport(hash);
 
 		memcpy(frame + 14 + 20, &u, 8);
 	}
-	m->data_off = (sl_u16)(m->data_off - enc);
-	m->data_len = (sl_u16)(14 + enc + tot);
-	m->pkt_len = 14 + enc + tot;
+	m->data_off = x->off;
+	m->data_len = x->len;
+	m->pkt_len = x->len;
 	bc->vip_stats[vid].packets++;
-	bc->vip_stats[vid].bytes += tot;
+	bc->vip_stats[vid].bytes += x->tot;
 	bc->backend_stats[id].packets++;
-	bc->backend_stats[id].bytes += tot;
+	bc->backend_stats[id].bytes += x->tot;
 	return true;
 }
 

@@ -105,23 +105,27 @@ fx_stage1_512(const struct fx_ctx *c, struct sl_mbuf *const *pkts,
 		__m512i r[8], len = _mm512_setzero_si512();
 		__m512i a[4], b[4], q01, q23, q45, q67, e03, e47;
 		__m512i v1, v2, v3, v4, v5, h0, h1, tot, proto, src, dst, q;
-		__m512i key, w4, idx, mkey, meta, h, ih, badr, enc;
+		__m512i key, w4, idx, mkey, meta, h, ih, badr, enc, ip0, x, y;
+		__m512i ttl;
 		__m512i off = _mm512_setzero_si512();
+		__m512i data = _mm512_setzero_si512();
 		sl_u64 addr[8];
 		__mmask8 ok, hit;
 
 		for (j = 0; j < 8; j++) {
 			const struct sl_mbuf *m = pkts[i + j];
+			const sl_u8 *d = m->buf_addr + m->data_off;
 			sl_u32 l = m->data_len;
 
 			/* Bytes 8..47, none of a frame too short. */
 			r[j] = _mm512_maskz_loadu_epi8(
-				l >= FX_MIN_LEN ? 0xffffffffffull : 0,
-				m->buf_addr + m->data_off + 8);
+				l >= FX_MIN_LEN ? 0xffffffffffull : 0, d + 8);
 			len = _mm512_mask_set1_epi64(len, (__mmask8)(1u << j),
 						     l);
 			off = _mm512_mask_set1_epi64(off, (__mmask8)(1u << j),
 						     m->data_off);
+			data = _mm512_mask_set1_epi64(data, (__mmask8)(1u << j),
+						      (long long)d);
 		}
 		sum = _mm512_add_epi64(sum, len);
 		/* Transpose: vK lane j = word K (bytes 8K..8K+7) of packet
@@ -228,28 +232,75 @@ fx_stage1_512(const struct fx_ctx *c, struct sl_mbuf *const *pkts,
 		_mm512_storeu_si512(&fx->w4[i], w4);
 		_mm512_storeu_si512(&fx->ih[i], ih);
 		/* fx_meta(): vid and enc4 as the map has them (its word
-		 * 1: vid, enc4, zeros), DF, UDP, the total length. */
-		_mm512_storeu_si512(
-			fx->meta + i,
-			_mm512_or_si512(
-				_mm512_and_si512(meta,
-						 _mm512_set1_epi64(0xffffff)),
-				_mm512_or_si512(
+		 * 1: vid, enc4, zeros), UDP, the total length, data_off
+		 * after encapsulation. */
+		x = _mm512_and_si512(meta, _mm512_set1_epi64(0xffffff));
+		x = _mm512_or_si512(
+			x, _mm512_slli_epi64(
+				   _mm512_and_si512(_mm512_srli_epi64(proto, 4),
+						    _mm512_set1_epi64(1)),
+				   24));
+		x = _mm512_or_si512(x, _mm512_slli_epi64(tot, 32));
+		x = _mm512_or_si512(
+			x, _mm512_slli_epi64(_mm512_sub_epi64(off, enc), 48));
+		ttl = _mm512_mask_blend_epi64(
+			_mm512_cmpeq_epi64_mask(enc, _mm512_set1_epi64(20)),
+			_mm512_set1_epi64(FX_TTL_UDP),
+			_mm512_set1_epi64(FX_TTL_IPIP));
+		/* Its second word: data_len after, the outer TTL/protocol. */
+		y = _mm512_or_si512(_mm512_add_epi64(_mm512_add_epi64(enc, tot),
+						     _mm512_set1_epi64(14)),
+				    _mm512_slli_epi64(ttl, 16));
+		_mm512_storeu_si512(fx->meta + i,
+				    _mm512_permutex2var_epi64(x, pair_lo, y));
+		_mm512_storeu_si512(fx->meta + i + 4,
+				    _mm512_permutex2var_epi64(x, pair_hi, y));
+		/* The outer headers' parts (fx_ip0() and the rest): TOS is
+		 * byte 15, V1's last. */
+		_mm512_storeu_si512(fx->frame + i, _mm512_sub_epi64(data, enc));
+		x = _mm512_add_epi64(enc, tot);
+		ip0 = _mm512_or_si512(
+			_mm512_or_si512(_mm512_set1_epi64(0x45),
 					_mm512_slli_epi64(
-						_mm512_and_si512(
-							h1, _mm512_set1_epi64(
-								    0x40)),
-						24),
+						_mm512_srli_epi64(v1, 56), 8)),
+			_mm512_or_si512(
+				_mm512_slli_epi64(
 					_mm512_or_si512(
+						_mm512_and_si512(
+							_mm512_srli_epi64(x, 8),
+							_mm512_set1_epi64(
+								0xff)),
 						_mm512_slli_epi64(
 							_mm512_and_si512(
-								_mm512_srli_epi64(
-									proto,
-									4),
+								x,
 								_mm512_set1_epi64(
-									1)),
-							32),
-						_mm512_slli_epi64(tot, 48)))));
+									0xff)),
+							8)),
+					16),
+				_mm512_slli_epi64(
+					_mm512_and_si512(
+						h1, _mm512_set1_epi64(0x40)),
+					48)));
+		_mm512_storeu_si512(fx->ip0 + i, ip0);
+		_mm512_storeu_si512(fx->sum0 + i, _mm512_add_epi64(ip0, ttl));
+		x = _mm512_add_epi64(tot, _mm512_set1_epi64(8));
+		_mm512_storeu_si512(
+			fx->udph + i,
+			_mm512_or_si512(
+				_mm512_set1_epi64((sl_u64)c->gue_port << 16),
+				_mm512_slli_epi64(
+					_mm512_or_si512(
+						_mm512_and_si512(
+							_mm512_srli_epi64(x, 8),
+							_mm512_set1_epi64(
+								0xff)),
+						_mm512_slli_epi64(
+							_mm512_and_si512(
+								x,
+								_mm512_set1_epi64(
+									0xff)),
+							8)),
+					32)));
 		badr = _mm512_add_epi64(
 			_mm512_set1_epi64((long long)(sl_u64)c->buckets),
 			_mm512_slli_epi64(

@@ -871,6 +871,7 @@ fx_stage1(struct sl_fp *fp, struct sl_mbuf *const *pkts, unsigned int n,
 		.buckets = fp->ft->buckets,
 		.mask = fp->ft->mask,
 		.mtu = fp->table->params.mtu,
+		.gue_port = fp->table->params.gue_port,
 	};
 	sl_u64 bytes = 0, slow = 0;
 	unsigned int i;
