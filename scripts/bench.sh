@@ -61,17 +61,24 @@ bench_dpdk() (
 	: >"$tmp"
 	miss=0
 
-	# name flows vips backends/vip method proto ft_size [v6]
+	# name flows vips backends/vip method proto ft_size target [v6]
+	# Issue #3's rows (IPv4, ipip and gue, 1 VIP / 16 backends and 100 /
+	# 1000, 1k and 1M flows) carry its targets. The 1M rows get a flow
+	# table of twice the flows, as README advises for a table's size;
+	# two rows for information follow ("-"): 1M flows in a table of
+	# exactly 1M entries (8-way buckets then hold ~81% of the flows, the
+	# rest are evicted and picked again all the time), and IPv6.
 	rows=(
-		"1k-1vip-ipip-tcp 1024 1 16 ipip tcp 65536"
-		"1k-1vip-gue-udp 1024 1 16 gue udp 65536"
-		"1k-100vip-ipip-tcp 1024 100 10 ipip tcp 65536"
-		"1k-1vip-ipip-tcp6 1024 1 16 ipip tcp 65536 v6"
-		"1M-1vip-ipip-tcp 1048576 1 16 ipip tcp 1048576"
-		"1M-1vip-gue-udp 1048576 1 16 gue udp 1048576"
-		"1M-100vip-ipip-tcp 1048576 100 10 ipip tcp 1048576"
+		"1k-1vip-ipip-tcp 1024 1 16 ipip tcp 65536 0.5"
+		"1k-1vip-gue-udp 1024 1 16 gue udp 65536 0.5"
+		"1k-100vip-ipip-tcp 1024 100 10 ipip tcp 65536 0.5"
+		"1M-1vip-ipip-tcp 1048576 1 16 ipip tcp 2097152 0.4"
+		"1M-1vip-gue-udp 1048576 1 16 gue udp 2097152 0.4"
+		"1M-100vip-ipip-tcp 1048576 100 10 ipip tcp 2097152 0.4"
+		"1M-ft1M-ipip-tcp 1048576 1 16 ipip tcp 1048576 -"
+		"1k-1vip-ipip-tcp6 1024 1 16 ipip tcp 65536 - v6"
 	)
-	[ "${SL_DPDK_ROWS:-}" = quick ] && rows=("${rows[@]:0:4}")
+	[ "${SL_DPDK_ROWS:-}" = quick ] && rows=("${rows[@]:0:3}" "${rows[7]}")
 
 	fmt='%-20s %8s %-9s %7s %7s %7s %6s %6s %7s %6s %6s %-4s %9s %6s %s\n'
 	# shellcheck disable=SC2059
@@ -108,7 +115,7 @@ bench_dpdk() (
 			# shellcheck disable=SC2059
 			printf "$fmt" "$name" "$flows" "$vb" "${mpps:--}" "${base:--}" - - "$fpns" - - \
 				"$target" no - - "no result (see $work)" | tee -a "$tmp"
-			miss=1
+			[ "$target" = - ] || miss=1
 			return
 		fi
 		calc() { awk "BEGIN { x = $1; printf \"$2\", x }" 2>/dev/null; }
@@ -124,17 +131,21 @@ bench_dpdk() (
 			fi
 		fi
 		hit=$(calc "($hits + $misses > 0 ? 100 * $hits / ($hits + $misses) : 0)" %.1f)
-		met=$(calc "($judge >= $target)" %d)
-		[ "$met" = 1 ] && met=yes || met=no
+		if [ "$target" = - ]; then
+			met=-
+		else
+			met=$(calc "($judge >= $target)" %d)
+			[ "$met" = 1 ] && met=yes || met=no
+		fi
 		note=$(calc "($rx > 0 ? $tx / $rx : 0)" %.4f)
 		if [ "${dropped:-1}" != 0 ]; then
 			# Not a forwarding rate when packets were dropped.
-			met=no
+			[ "$met" = - ] || met=no
 			note="$note, DROPPED $dropped ($drops): not a forwarding rate"
 		else
 			note="$note, 0 drops"
 		fi
-		[ "$met" = yes ] || miss=1
+		[ "$met" = yes ] || [ "$met" = - ] || miss=1
 		# shellcheck disable=SC2059
 		printf "$fmt" "$name" "$flows" "$vb" "$mpps" "$base" "$ratio" "$ns" "${fpns:--}" \
 			"$cratio" "${bcpu:--}" "$target" "$met" "$ftb" "$hit" "$note" |
@@ -142,7 +153,7 @@ bench_dpdk() (
 	}
 
 	for r in "${rows[@]}"; do
-		read -r name flows nv nb method proto ft v6 <<<"$r"
+		read -r name flows nv nb method proto ft target v6 <<<"$r"
 		pcap=$work/$flows-$nv-$proto${v6:+-v6}.pcap
 		if [ ! -s "$pcap" ]; then
 			"$build/tests/tools/sl-pcapgen" -o "$pcap" -n "$flows" -f "$flows" \
@@ -152,8 +163,6 @@ bench_dpdk() (
 			}
 		fi
 		sl_dp_conf "$work/$name.conf" "$nv" "$nb" "$method" "$proto" "$ft" "$v6"
-		target=0.5
-		[ "$flows" -ge 100000 ] && target=0.4
 		base=$(sl_dp_testpmd "$pcap") || base=
 		st=$(sl_dp_run "$pcap" "$work/$name.conf") || st=
 		fpns=$(fp_ns "$pcap" "$work/$name.conf" "$flows") || fpns=
@@ -180,6 +189,8 @@ bench_dpdk() (
 		echo "Mpps per CPU-second); ns/pkt = CPU ns per packet; fp_ns = of that, the fast path alone"
 		echo "(sl-fpsim --bench, no DPDK: the rest is the DPDK shell). met judges cpu_r where there is one"
 		echo "(time lost to other processes on a shared CPU cancels out), else ratio."
+		echo "flowtab_B: one worker's flow table; 1M rows: 2^21 entries for 1M flows (2^20 for"
+		echo "1M-ft1M); target '-': a row for information, not judged."
 		echo "target (>= 0.5 x testpmd at 1k flows, >= 0.4 x at 1M) met: $([ $miss -eq 0 ] && echo yes || echo no)"
 	} | tee -a "$tmp"
 	{
