@@ -911,19 +911,70 @@ bool sl_fp_simd512(struct sl_fp *fp, bool allow)
  * keeps the burst's state in registers: a call inside would leave it only
  * the callee-saved ones.
  */
-static __attribute__((noinline)) unsigned int
-fx_stage3(struct fp_burst *bc, struct sl_mbuf *const *pkts,
-	  const struct fx_burst *fx, unsigned int first, unsigned int n,
-	  sl_u64 slow, enum sl_verdict *verdicts, enum sl_drop *reasons)
+/*
+ * Where a burst's packets go, in order: those to send to the front of
+ * pkts (in place: never ahead of the packet being decided), with their
+ * bytes; those dropped aside with their reasons.
+ */
+struct fp_out {
+	struct sl_mbuf **tx; /* the burst's pkts */
+	unsigned int n_tx, n_drop;
+	sl_u64 tx_bytes;
+	struct sl_mbuf *drop[SL_FP_BURST_MAX];
+	enum sl_drop why[SL_FP_BURST_MAX];
+};
+
+static SL_ALWAYS_INLINE void out_verdict(struct fp_out *o, struct sl_mbuf *m,
+					 enum sl_verdict v, enum sl_drop why)
+{
+	if (v == SL_VERDICT_TX) {
+		o->tx[o->n_tx++] = m;
+		o->tx_bytes += m->data_len;
+	} else {
+		o->drop[o->n_drop] = m;
+		o->why[o->n_drop++] = why;
+	}
+}
+
+/* The partition of the burst, dropped packets after the sent ones. */
+static unsigned int out_done(struct fp_out *o, enum sl_drop *reasons,
+			     sl_u64 *tx_bytes)
 {
 	unsigned int i;
 
-	for (i = first; i < n; i++) {
-		if ((slow >> i) & 1 || !fx_forward(bc, pkts[i], fx, i))
-			break;
-		verdicts[i] = SL_VERDICT_TX;
-		reasons[i] = SL_DROP_NONE;
+	for (i = 0; i < o->n_drop; i++) {
+		o->tx[o->n_tx + i] = o->drop[i];
+		reasons[o->n_tx + i] = o->why[i];
 	}
+	*tx_bytes = o->tx_bytes;
+	return o->n_tx;
+}
+
+/*
+ * Stage 3 on the express path for packets first.. of the burst while they
+ * are express (bit clear in slow) all the way; returns the first one that
+ * is not (or n). A function of its own, without calls, so that its loop
+ * keeps the burst's state in registers: a call inside would leave it only
+ * the callee-saved ones.
+ */
+static __attribute__((noinline)) unsigned int
+fx_stage3(struct fp_burst *bc, struct sl_mbuf **pkts, const struct fx_burst *fx,
+	  unsigned int first, unsigned int n, sl_u64 slow, struct fp_out *o)
+{
+	struct sl_mbuf **tx = o->tx + o->n_tx;
+	sl_u64 bytes = 0;
+	unsigned int i;
+
+	for (i = first; i < n; i++) {
+		struct sl_mbuf *m = pkts[i];
+
+		if ((slow >> i) & 1 || !fx_forward(bc, m, fx, i))
+			break;
+		*tx++ = m;
+		bytes += fx->meta[i].len;
+	}
+	o->n_tx += i - first;
+	o->tx_bytes += bytes;
 	bc->flow_hits += i - first;
 	bc->fx_packets += i - first;
 	return i;
@@ -941,16 +992,19 @@ fx_stage3(struct fp_burst *bc, struct sl_mbuf *const *pkts,
  * on the express path (express.h) when it can, and moves to the general
  * one at the first doubt.
  */
-void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port,
-			 struct sl_mbuf *const *pkts, unsigned int n,
-			 enum sl_verdict *verdicts, enum sl_drop *reasons)
+unsigned int sl_fp_process_burst(struct sl_fp *fp, sl_u16 port,
+				 struct sl_mbuf **pkts, unsigned int n,
+				 enum sl_drop *reasons, sl_u64 *tx_bytes)
 {
 	struct fp_pkt st[SL_FP_BURST_MAX];
 	struct fx_burst fx;
 	struct sl_buf bufs[SL_FP_BURST_MAX]; /* the general path's */
 	sl_u64 slow = 0; /* bit i: packet i takes the general path */
+	struct fp_out o = { .tx = pkts };
 	struct fp_burst bc;
 	sl_u64 rx_bytes = 0;
+	enum sl_drop why;
+	enum sl_verdict v;
 	unsigned int i;
 	sl_u64 m;
 
@@ -973,17 +1027,16 @@ void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port,
 	fp->stats->rx_bytes += rx_bytes;
 	if (SL_UNLIKELY(!fp->table)) {
 		for (i = 0; i < n; i++) {
-			reasons[i] = SL_DROP_NONE;
-			verdicts[i] =
-				is_vip_kind(&st[i])
-					? drop(fp, SL_DROP_NO_TABLE,
-					       &reasons[i])
-					: other_packet(fp, port, &bufs[i],
-						       &st[i], &reasons[i]);
-			if (verdicts[i] == SL_VERDICT_TX)
+			why = SL_DROP_NONE;
+			v = is_vip_kind(&st[i])
+				    ? drop(fp, SL_DROP_NO_TABLE, &why)
+				    : other_packet(fp, port, &bufs[i], &st[i],
+						   &why);
+			if (v == SL_VERDICT_TX)
 				buf_to(pkts[i], &bufs[i]);
+			out_verdict(&o, pkts[i], v, why);
 		}
-		return;
+		return out_done(&o, reasons, tx_bytes);
 	}
 	for (i = 0; i < n; i++) {
 		if (!((slow >> i) & 1))
@@ -993,7 +1046,7 @@ void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port,
 	}
 	burst_start(&bc, fp, port);
 	for (i = 0; i < n; i++) {
-		i = fx_stage3(&bc, pkts, &fx, i, n, slow, verdicts, reasons);
+		i = fx_stage3(&bc, pkts, &fx, i, n, slow, &o);
 		if (i == n)
 			break;
 		if (!((slow >> i) & 1)) {
@@ -1003,20 +1056,22 @@ void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port,
 			stage_classify(fp, &bufs[i], &st[i]);
 			st[i].way = fx.way[i];
 		}
-		reasons[i] = SL_DROP_NONE;
-		verdicts[i] = stage_finish(fp, &bc, port, &bufs[i], &st[i],
-					   &reasons[i]);
-		if (verdicts[i] == SL_VERDICT_TX)
+		why = SL_DROP_NONE;
+		v = stage_finish(fp, &bc, port, &bufs[i], &st[i], &why);
+		if (v == SL_VERDICT_TX)
 			buf_to(pkts[i], &bufs[i]);
+		out_verdict(&o, pkts[i], v, why);
 	}
 	burst_end(&bc, fp);
+	return out_done(&o, reasons, tx_bytes);
 }
 
 enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port, struct sl_buf *buf,
 			      enum sl_drop *reason)
 {
 	struct sl_mbuf m, *mp = &m;
-	enum sl_verdict v;
+	sl_u64 bytes;
+	unsigned int tx;
 
 	memset(&m, 0, sizeof(m));
 	m.buf_addr = buf->data - buf->headroom;
@@ -1025,7 +1080,9 @@ enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port, struct sl_buf *buf,
 	m.data_len = (sl_u16)buf->len;
 	m.pkt_len = buf->len;
 	m.buf_len = (sl_u16)(buf->headroom + buf->len + buf->tailroom);
-	sl_fp_process_burst(fp, port, &mp, 1, &v, reason);
+	tx = sl_fp_process_burst(fp, port, &mp, 1, reason, &bytes);
 	buf_of(&m, buf);
-	return v;
+	if (tx)
+		*reason = SL_DROP_NONE;
+	return tx ? SL_VERDICT_TX : SL_VERDICT_DROP;
 }

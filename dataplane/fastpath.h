@@ -217,14 +217,16 @@ enum sl_verdict sl_fp_process(struct sl_fp *fp, sl_u16 port, struct sl_buf *buf,
 #define SL_FP_BURST_MAX 64
 
 /*
- * Process n (<= SL_FP_BURST_MAX) packets received on port, as n calls of
- * sl_fp_process() would, with the flow-table lookups of the burst
- * overlapped. verdicts[i] and reasons[i] are set for pkts[i]; a packet
- * sent (SL_VERDICT_TX) has its new data_off, data_len and pkt_len.
+ * Process the n (<= SL_FP_BURST_MAX) packets pkts[] received on port, as
+ * n calls of sl_fp_process() would, with the flow-table lookups of the
+ * burst overlapped. Returns how many to send, k: pkts[0 .. k) are those,
+ * in their order, with their new data_off, data_len and pkt_len, and
+ * *tx_bytes their length in all; pkts[k .. n) are the dropped ones, in
+ * order, for the caller to free, and reasons[k .. n) why (each counted).
  */
-void sl_fp_process_burst(struct sl_fp *fp, sl_u16 port,
-			 struct sl_mbuf *const *pkts, unsigned int n,
-			 enum sl_verdict *verdicts, enum sl_drop *reasons);
+unsigned int sl_fp_process_burst(struct sl_fp *fp, sl_u16 port,
+				 struct sl_mbuf **pkts, unsigned int n,
+				 enum sl_drop *reasons, sl_u64 *tx_bytes);
 
 /* Headroom a buffer needs for the largest encapsulation (IPv6 + UDP). */
 #define SL_FP_HEADROOM 64

@@ -222,10 +222,9 @@ static uint16_t drop_chained(struct sl_worker *w, struct rte_mbuf **pkts,
 static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 {
 	struct rte_mbuf *pkts[SL_PORT_BURST];
-	enum sl_verdict v[SL_PORT_BURST];
 	enum sl_drop why[SL_PORT_BURST];
-	uint64_t bytes = 0;
-	uint16_t n, i, k = 0, segs = 0;
+	uint64_t bytes;
+	uint16_t n, i, k, segs = 0;
 
 	SL_STATIC_ASSERT(SL_PORT_BURST <= SL_FP_BURST_MAX, "burst too large");
 	/* A PMD may give at most 32 a call (vector RX): ask twice. */
@@ -242,20 +241,12 @@ static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 	}
 	if (unlikely(segs != 1))
 		n = drop_chained(w, pkts, n);
-	sl_fp_process_burst(&w->fp, q->port, (struct sl_mbuf *const *)pkts, n,
-			    v, why);
-	for (i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-
-		if (v[i] != SL_VERDICT_TX) {
-			rte_pktmbuf_free(m);
-			continue;
-		}
-		bytes += m->pkt_len;
-		pkts[k++] = m;
-	}
+	k = (uint16_t)sl_fp_process_burst(
+		&w->fp, q->port, (struct sl_mbuf **)pkts, n, why, &bytes);
 	if (k)
 		tx_burst(&w->txq[q->port], pkts, k, bytes);
+	for (i = k; i < n; i++)
+		rte_pktmbuf_free(pkts[i]);
 }
 
 /* ---- the loop ---- */

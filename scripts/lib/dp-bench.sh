@@ -32,6 +32,11 @@
 #   SL_DP_BUILD=build       where sluice-dp, sl-publish are
 #   SL_DP_WARMUP=2          seconds of traffic before the first sample
 #   SL_DP_EXTRA_ARGS        more sluice-dp options after "--"
+#   SL_DP_EAL_ARGS          sluice-dp's own EAL options (default
+#                           --force-max-simd-bitwidth=512: its express path
+#                           then uses AVX-512 where the CPU has it, as
+#                           configs/ set it up; the testpmd processes have
+#                           no such path and do not get it)
 
 SL_DP_BUILD=${SL_DP_BUILD:-build}
 SL_DP_WARMUP=${SL_DP_WARMUP:-2}
@@ -112,7 +117,8 @@ sl__dp_go() {
 	# shellcheck disable=SC2086
 	timeout -s INT -k 10 $((SL_DP_WARMUP + SL_BENCH_SECONDS + 120)) \
 		"$SL_DP_BUILD/dataplane/sluice-dp" "${eal[@]}" --file-prefix "$prefix" \
-		${SL_BENCH_EAL_ARGS:-} -- -c "$conf" --shm "$shm" "${ours[@]}" \
+		${SL_BENCH_EAL_ARGS:-} ${SL_DP_EAL_ARGS---force-max-simd-bitwidth=512} \
+		-- -c "$conf" --shm "$shm" "${ours[@]}" \
 		${SL_DP_EXTRA_ARGS:-} >"$log" 2>&1 &
 	pid=$!
 	SL_BENCH_PIDS+=("$pid")

@@ -45,11 +45,8 @@
 #   SL_BENCH_LOGDIR         keeps testpmd logs there (default: a temp dir)
 #   SL_TESTPMD=dpdk-testpmd
 #   SL_BENCH_EAL_ARGS       extra EAL arguments for every DPDK process of the
-#                           harness, testpmd and sluice-dp alike (default
-#                           --force-max-simd-bitwidth=512: sluice-dp's
-#                           express path uses AVX-512 where the CPU has it;
-#                           testpmd, net_pcap and net_null have no such
-#                           path); e.g. add --no-huge -m 2048
+#                           harness, testpmd and sluice-dp alike (e.g.
+#                           --no-huge -m 2048)
 #   SL_MEMIF_RX_TX_VDEV=net_null0,no-rx=1   the memif receiver's second port;
 #                           set it empty for a one-armed receiver that sends
 #                           back over the memif (as sluice-dp does)
@@ -62,7 +59,6 @@
 # loop owns one CPU.
 
 SL_BENCH_SECONDS=${SL_BENCH_SECONDS:-5}
-SL_BENCH_EAL_ARGS=${SL_BENCH_EAL_ARGS---force-max-simd-bitwidth=512}
 SL_BENCH_GEN_CPU=${SL_BENCH_GEN_CPU:-0}
 SL_BENCH_RX_CPU=${SL_BENCH_RX_CPU:-1}
 SL_BENCH_MAIN_CPU=${SL_BENCH_MAIN_CPU:-0}

@@ -221,7 +221,9 @@ struct side {
 	struct world *w;
 	sl_u8 *mem; /* SL_FP_BURST_MAX buffers */
 	struct sl_mbuf mb[SL_FP_BURST_MAX], *p[SL_FP_BURST_MAX];
-	struct sl_buf b[SL_FP_BURST_MAX]; /* what mb describes after */
+	enum sl_drop why[SL_FP_BURST_MAX]; /* by position in p after */
+	/* By packet, after: what mb describes, verdict and reason. */
+	struct sl_buf b[SL_FP_BURST_MAX];
 	enum sl_verdict v[SL_FP_BURST_MAX];
 	enum sl_drop r[SL_FP_BURST_MAX];
 };
@@ -249,17 +251,40 @@ static void load_burst(struct side *s, sl_u8 (*frames)[MAX_FRAME],
 	}
 }
 
-/* The mbuf as a buffer; its lengths must agree. */
-static void unload(struct side *s, unsigned int i)
+/*
+ * Back from the burst's partition (sent, then dropped, each in order) to
+ * each packet's verdict, reason and buffer; the partition must keep the
+ * order and tx_bytes must be what was sent.
+ */
+static void unload(struct side *s, unsigned int n, unsigned int k,
+		   sl_u64 tx_bytes)
 {
-	const struct sl_mbuf *m = &s->mb[i];
+	sl_u64 bytes = 0;
+	unsigned int j;
+	int last[2] = { -1, -1 };
 
-	assert_int_equal(m->pkt_len, m->data_len);
-	assert_true((sl_u32)m->data_off + m->data_len <= m->buf_len);
-	s->b[i].data = m->buf_addr + m->data_off;
-	s->b[i].len = m->data_len;
-	s->b[i].headroom = m->data_off;
-	s->b[i].tailroom = (sl_u32)m->buf_len - m->data_off - m->data_len;
+	assert_true(k <= n);
+	for (j = 0; j < n; j++) {
+		const struct sl_mbuf *m = s->p[j];
+		unsigned int i = (unsigned int)(m - s->mb);
+		bool sent = j < k;
+
+		assert_true(i < n);
+		assert_true((int)i > last[sent]);
+		last[sent] = (int)i;
+		assert_int_equal(m->pkt_len, m->data_len);
+		assert_true((sl_u32)m->data_off + m->data_len <= m->buf_len);
+		s->v[i] = sent ? SL_VERDICT_TX : SL_VERDICT_DROP;
+		s->r[i] = sent ? SL_DROP_NONE : s->why[j];
+		s->b[i].data = m->buf_addr + m->data_off;
+		s->b[i].len = m->data_len;
+		s->b[i].headroom = m->data_off;
+		s->b[i].tailroom =
+			(sl_u32)m->buf_len - m->data_off - m->data_len;
+		if (sent)
+			bytes += m->data_len;
+	}
+	assert_int_equal(bytes, tx_bytes);
 }
 
 /* The sides of the comparison: the express path with AVX-512 (where the
@@ -348,12 +373,14 @@ static void test_express_and_general_paths_agree_on_random_traffic(void **state)
 		for (i = 0; i < n; i++)
 			lens[i] = random_frame(frames[i]);
 		for (k = 0; k < SIDES; k++) {
+			sl_u64 bytes;
+			unsigned int sent;
+
 			load_burst(&s[k], frames, lens, n);
 			sl_fp_begin_burst(&s[k].w->fp, now);
-			sl_fp_process_burst(&s[k].w->fp, 0, s[k].p, n, s[k].v,
-					    s[k].r);
-			for (i = 0; i < n; i++)
-				unload(&s[k], i);
+			sent = sl_fp_process_burst(&s[k].w->fp, 0, s[k].p, n,
+						   s[k].why, &bytes);
+			unload(&s[k], n, sent, bytes);
 		}
 		for (i = 0; i < n; i++) {
 			g = &s[S_GENERAL].b[i];

@@ -159,11 +159,12 @@ static int bench(struct sl_fp *fp, const struct frames *f, unsigned long passes,
 {
 	static sl_u8 mem[SL_FP_BURST_MAX * (HEADROOM + BUF_SIZE)];
 	static struct sl_mbuf mb[SL_FP_BURST_MAX], *bp[SL_FP_BURST_MAX];
-	enum sl_verdict v[SL_FP_BURST_MAX];
 	enum sl_drop why[SL_FP_BURST_MAX];
 	sl_u64 now_ns = 1000 * NS_PER_S, t0 = 0, t_fp, t_copy, tx = 0, pkts;
+	sl_u64 bytes;
 	sl_u64 hits0 = 0, fx0 = 0;
 	unsigned long p;
+	unsigned int k;
 	size_t i;
 
 	/* One untimed pass first: every flow in the table, as after the
@@ -181,9 +182,9 @@ static int bench(struct sl_fp *fp, const struct frames *f, unsigned long passes,
 
 			fill(mb, bp, mem, f, i, n);
 			sl_fp_begin_burst(fp, now_ns);
-			sl_fp_process_burst(fp, 0, bp, n, v, why);
-			for (unsigned int k = 0; p && k < n; k++)
-				tx += v[k] == SL_VERDICT_TX;
+			k = sl_fp_process_burst(fp, 0, bp, n, why, &bytes);
+			if (p)
+				tx += k;
 		}
 	}
 	t_fp = mono_ns() - t0;
