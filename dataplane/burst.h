@@ -31,6 +31,7 @@ struct fp_burst {
 	sl_u32 mtu;
 	sl_u32 now;
 	sl_u32 timeout[2];   /* the flow table's idle timeouts: TCP, UDP */
+	sl_u32 fx_gen;	     /* fp->fx_gen */
 	sl_u64 ttl_proto[2]; /* outer IPv4 TTL and protocol: ipip, gue */
 	bool gw4_ok;
 	sl_be16 gue_port;
@@ -60,6 +61,7 @@ static SL_ALWAYS_INLINE void burst_start(struct fp_burst *bc,
 	bc->src4_host = fp->src4_host;
 	bc->eth4 = fp->eth4_tmpl[port];
 	bc->ft = *fp->ft;
+	bc->fx_gen = fp->fx_gen;
 	bc->timeout[0] = bc->ft.tcp_timeout;
 	bc->timeout[1] = bc->ft.udp_timeout;
 	bc->ttl_proto[0] = SL_ENCAP_TTL | SL_IPPROTO_IPIP << 8;

@@ -212,6 +212,29 @@ static SL_ALWAYS_INLINE void fx_match(const struct sl_flowtab *ft,
 }
 
 /*
+ * flow_valid() for an entry whose backend is IPv4 and UP: that backend
+ * still has the entry's identity (epoch) and serves the packet's VIP vid,
+ * as does the entry. Its family, state and epoch are one word (the port in
+ * between does not matter).
+ */
+static SL_ALWAYS_INLINE bool fx_valid(const struct fp_burst *bc,
+				      const struct sl_flow_entry *e, sl_u32 vid)
+{
+	const struct sl_backend_entry *be;
+	sl_u32 id = e->backend_id;
+	sl_u64 bw;
+
+	if (id >= bc->n_backends || e->vip_id != vid)
+		return false;
+	be = &bc->bes[id];
+	memcpy(&bw, &be->family, 8);
+	return (bw & 0xffffffff0000ffffull) ==
+		       (SL_AF_INET | SL_BACKEND_UP << 8 |
+			(sl_u64)e->epoch << 32) &&
+	       be->vip_id == vid;
+}
+
+/*
  * Stage 3: forward packet i, m, if it is express all the way (see the top
  * of this file): true with m moved over its new outer headers and the
  * packet counted per VIP and backend (the caller counts the flow hit);
@@ -226,11 +249,11 @@ static SL_ALWAYS_INLINE bool fx_forward(const struct fp_burst *bc,
 					const struct fx_burst *fx,
 					unsigned int i)
 {
-	const struct sl_flow_entry *e = fx->e[i];
+	struct sl_flow_entry *e = fx->e[i];
 	const struct fx_meta *x = &fx->meta[i];
 	const struct sl_backend_entry *be;
 	sl_u32 id, vid = x->vid, seen, src;
-	sl_u64 bw, hash, w2, w3;
+	sl_u64 hash, w2, w3;
 	sl_u8 *frame;
 
 	/* An entry whose word 4 says IPv4 has zero words 1 and 3 (flow.h). */
@@ -241,17 +264,15 @@ static SL_ALWAYS_INLINE bool fx_forward(const struct fp_burst *bc,
 	seen = *fx->seen[i];
 	if (bc->now - seen > bc->timeout[x->udp])
 		return false;
-	/* flow_valid() for an IPv4 backend that is UP: its family, state
-	 * and epoch in one word (the port in between does not matter). */
+	/* flow_valid() for an IPv4 backend that is UP, asked once a table
+	 * generation (fx_valid()). */
+	if (SL_UNLIKELY(e->fx_gen != bc->fx_gen)) {
+		if (!fx_valid(bc, e, vid))
+			return false;
+		e->fx_gen = bc->fx_gen;
+	}
 	id = e->backend_id;
-	if (id >= bc->n_backends || e->vip_id != vid)
-		return false;
 	be = &bc->bes[id];
-	memcpy(&bw, &be->family, 8);
-	if ((bw & 0xffffffff0000ffffull) != (SL_AF_INET | SL_BACKEND_UP << 8 |
-					     (sl_u64)e->epoch << 32) ||
-	    be->vip_id != vid)
-		return false;
 
 	if (seen != bc->now)
 		*fx->seen[i] = bc->now; /* sl_flowtab_touch() */

@@ -40,6 +40,7 @@ int sl_fp_init(struct sl_fp *fp, struct sl_shm_header *shm, sl_u16 qs_row,
 	fp->ft = ft;
 	fp->neigh = neigh;
 	fp->stats = &fp->own_stats;
+	fp->fx_gen = 1;
 	sl_fp_simd512(fp, true);
 	for (sl_u16 port = 0; port < SL_FP_MAX_PORTS; port++) {
 		fp->gw4_idx[port] = -1;
@@ -145,6 +146,22 @@ static void track_l2dsr_backends(struct sl_fp *fp)
 	}
 }
 
+/*
+ * A new express generation: the flow entries' fx_gen stamps of the last
+ * one no longer count. After 2^32 of them (a year and more of publishing
+ * every 10 ms) the stamps are cleared, so an old one cannot match again.
+ */
+static void fx_gen_next(struct sl_fp *fp)
+{
+	sl_u32 i, n = fp->ft->nb_buckets * SL_FT_WAYS;
+
+	if (++fp->fx_gen != 0)
+		return;
+	for (i = 0; i < n; i++)
+		fp->ft->entries[i].fx_gen = 0;
+	fp->fx_gen = 1;
+}
+
 /* Is slot i of the VIP index an IPv4 key of a VIP, not of fragments? */
 static bool vip4_indexed(const struct sl_vip_slot *idx)
 {
@@ -223,6 +240,7 @@ void sl_fp_begin_burst(struct sl_fp *fp, sl_u64 now_ns)
 		return;
 	fp->table = gen ? sl_table_slot(fp->shm, gen) : NULL;
 	fp->gen = gen;
+	fx_gen_next(fp);
 	if (fp->table) {
 		const struct sl_table_params *prm = &fp->table->params;
 		sl_u8 bits = prm->encap_src4_bits;
@@ -385,6 +403,7 @@ static SL_ALWAYS_INLINE sl_s64 select_backend(struct sl_fp *fp,
 	e->backend_id = id;
 	e->epoch = bc->bes[id].epoch;
 	e->vip_id = vip->id;
+	e->fx_gen = 0;
 	fp->stats->flow_misses++;
 	fp->vip_stats[vip->id].new_flows++;
 	bc->backend_stats[id].new_flows++;

@@ -158,6 +158,9 @@ struct sl_fp {
 	bool simd512;
 	/* Packets forwarded by the express path, for tests and sl-fpsim. */
 	sl_u64 fx_packets;
+	/* The express path's generation: changes with the table's (never 0;
+	 * struct sl_flow_entry fx_gen). */
+	sl_u32 fx_gen;
 
 	/* Counters while no shared memory is attached (carried over on attach). */
 	struct sl_lcore_stats own_stats;

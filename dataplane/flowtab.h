@@ -37,7 +37,14 @@ struct sl_flow_entry {
 	sl_u32 epoch;
 	sl_u64 flow_hash; /* sl_flow_hash() of key: hits reuse it for encap */
 	sl_u16 vip_id;
-	sl_u8 pad[6];
+	sl_u8 pad[2];
+	/*
+	 * The express path's generation (struct sl_fp fx_gen) in which it
+	 * found backend_id, epoch and vip_id valid, or 0: until the next
+	 * table generation it trusts them without asking the backend table
+	 * again. Whoever writes those fields (or the key) sets it to 0.
+	 */
+	sl_u32 fx_gen;
 };
 SL_STATIC_ASSERT(sizeof(struct sl_flow_entry) == 64, "one cache line");
 
@@ -301,6 +308,7 @@ take:
 	bk->seen[pick] = now;
 	e = &ft->entries[b * SL_FT_WAYS + pick];
 	e->key = *key;
+	e->fx_gen = 0;
 	return e;
 }
 
