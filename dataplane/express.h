@@ -117,8 +117,9 @@ static SL_ALWAYS_INLINE bool fx_classify(const struct fx_ctx *fc,
 	sl_be16 ulen;
 
 	/* Shorter frames (UDP only: Ethernet pads to 60) go the general
-	 * way; with this length byte 46 (TCP's data offset) is readable. */
-	if (SL_UNLIKELY(len < FX_MIN_LEN))
+	 * way; with this length byte 46 (TCP's data offset) is readable.
+	 * So do chained mbufs, which it drops. */
+	if (SL_UNLIKELY(len < FX_MIN_LEN || m->nb_segs != 1))
 		return false;
 	memcpy(&h0, d + 12, 8); /* ethertype, version/IHL, TOS, length, ID */
 	memcpy(&h1, d + 20, 8); /* fragment, TTL, protocol, checksum, ... */

@@ -109,6 +109,8 @@ fx_stage1_512(const struct fx_ctx *c, struct sl_mbuf *const *pkts,
 		__m512i ttl;
 		__m512i off = _mm512_setzero_si512();
 		__m512i data = _mm512_setzero_si512();
+		unsigned int single =
+			0; /* bit j: packet i + j is one segment */
 		sl_u64 addr[8];
 		__mmask8 ok, hit;
 
@@ -119,9 +121,13 @@ fx_stage1_512(const struct fx_ctx *c, struct sl_mbuf *const *pkts,
 
 			/* Bytes 8..47, none of a frame too short. */
 			r[j] = _mm512_maskz_loadu_epi8(
-				l >= FX_MIN_LEN ? 0xffffffffffull : 0, d + 8);
+				l >= FX_MIN_LEN && m->nb_segs == 1
+					? 0xffffffffffull
+					: 0,
+				d + 8);
 			len = _mm512_mask_set1_epi64(len, (__mmask8)(1u << j),
 						     l);
+			single |= (unsigned int)(m->nb_segs == 1) << j;
 			off = _mm512_mask_set1_epi64(off, (__mmask8)(1u << j),
 						     m->data_off);
 			data = _mm512_mask_set1_epi64(data, (__mmask8)(1u << j),
@@ -153,8 +159,8 @@ fx_stage1_512(const struct fx_ctx *c, struct sl_mbuf *const *pkts,
 				     _mm512_slli_epi64(v2, 32));
 		h1 = _mm512_or_si512(_mm512_srli_epi64(v2, 32),
 				     _mm512_slli_epi64(v3, 32));
-		ok = _mm512_cmpge_epu64_mask(len,
-					     _mm512_set1_epi64(FX_MIN_LEN));
+		ok = _mm512_mask_cmpge_epu64_mask(
+			(__mmask8)single, len, _mm512_set1_epi64(FX_MIN_LEN));
 		ok &= fx512_frame_ok(len, h0, h1, v4, v5, &tot, &proto);
 
 		/* Source address (bytes 26..29), then bytes 30..37:

@@ -814,6 +814,14 @@ stage_classify(struct sl_fp *fp, const struct sl_buf *b, struct fp_pkt *st)
 	sl_flowtab_prefetch(fp->ft, st->ih);
 }
 
+/* A chained mbuf: dropped as unhandled, unread (one segment only). */
+static void chained(struct fp_pkt *st)
+{
+	st->kind = -(int)SL_DROP_UNHANDLED;
+	st->vid = SL_VIP_EMPTY;
+	st->fast = false;
+}
+
 /* Stage 3 for a packet that is not VIP traffic (ARP, NDP, echo, drops). */
 static enum sl_verdict other_packet(struct sl_fp *fp, sl_u16 port,
 				    struct sl_buf *b, const struct fp_pkt *st,
@@ -1040,7 +1048,10 @@ unsigned int sl_fp_process_burst(struct sl_fp *fp, sl_u16 port,
 	for (m = slow; m; m &= m - 1) {
 		i = (unsigned int)__builtin_ctzll(m);
 		buf_of(pkts[i], &bufs[i]);
-		stage_classify(fp, &bufs[i], &st[i]);
+		if (SL_UNLIKELY(pkts[i]->nb_segs != 1))
+			chained(&st[i]);
+		else
+			stage_classify(fp, &bufs[i], &st[i]);
 	}
 	fp->stats->rx_packets += n;
 	fp->stats->rx_bytes += rx_bytes;

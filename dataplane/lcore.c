@@ -11,8 +11,7 @@
  *
  * Counting: the fast path counts RX and every drop; this file counts only
  * what reaches the NIC (tx_packets/tx_bytes, once a TX buffer is flushed)
- * and what the NIC refused (SL_DROP_TX_FULL), plus multi-segment mbufs
- * (SL_DROP_UNHANDLED, RX counted too, since the fast path never sees them).
+ * and what the NIC refused (SL_DROP_TX_FULL).
  * No lock, allocation (other than ARP/NDP requests), log line or system
  * call inside the loop.
  */
@@ -195,36 +194,17 @@ SL_STATIC_ASSERT(SL_MBUF_SAME(buf_addr) && SL_MBUF_SAME(data_off) &&
 		 "struct sl_mbuf does not match this DPDK's struct rte_mbuf");
 
 /*
- * Take the chained mbufs out of a burst: scatter is never enabled, so only
- * a misbehaving PMD sends one, and the fast path needs one contiguous
- * buffer. Counted as received and unhandled. Returns the mbufs left.
+ * One burst of a queue through the fast path, and out of the port it came
+ * in by. The fast path also takes care of chained mbufs (dropped as
+ * unhandled: scatter is never enabled, so only a misbehaving PMD sends
+ * one).
  */
-static uint16_t drop_chained(struct sl_worker *w, struct rte_mbuf **pkts,
-			     uint16_t n)
-{
-	uint16_t i, k = 0;
-
-	for (i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-
-		if (m->nb_segs == 1) {
-			pkts[k++] = m;
-			continue;
-		}
-		w->fp.stats->rx_packets++;
-		w->fp.stats->rx_bytes += rte_pktmbuf_pkt_len(m);
-		w->fp.stats->drops[SL_DROP_UNHANDLED]++;
-		rte_pktmbuf_free(m);
-	}
-	return k;
-}
-
 static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 {
 	struct rte_mbuf *pkts[SL_PORT_BURST];
 	enum sl_drop why[SL_PORT_BURST];
 	uint64_t bytes;
-	uint16_t n, i, k, segs = 0;
+	uint16_t n, i, k;
 
 	SL_STATIC_ASSERT(SL_PORT_BURST <= SL_FP_BURST_MAX, "burst too large");
 	/* A PMD may give at most 32 a call (vector RX): ask twice. */
@@ -234,13 +214,10 @@ static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 	if (n < SL_PORT_BURST)
 		n += rte_eth_rx_burst(q->port_id, q->queue, pkts + n,
 				      SL_PORT_BURST - n);
-	/* The headers, for a NIC that wrote them to memory, not the cache. */
-	for (i = 0; i < n; i++) {
+	/* The headers, for a NIC that wrote them to memory, not the cache
+	 * (no cost measured when they are in it: net_pcap). */
+	for (i = 0; i < n; i++)
 		rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void *));
-		segs |= pkts[i]->nb_segs;
-	}
-	if (unlikely(segs != 1))
-		n = drop_chained(w, pkts, n);
 	k = (uint16_t)sl_fp_process_burst(
 		&w->fp, q->port, (struct sl_mbuf **)pkts, n, why, &bytes);
 	if (k)

@@ -230,6 +230,9 @@ struct side {
 
 #define BUF (HEADROOM + MAX_FRAME + TAILROOM)
 
+/* Frames whose mbuf claims a second segment (a misbehaving PMD's). */
+static bool chained[SL_FP_BURST_MAX];
+
 static void load_burst(struct side *s, sl_u8 (*frames)[MAX_FRAME],
 		       const size_t *lens, unsigned int n)
 {
@@ -243,7 +246,7 @@ static void load_burst(struct side *s, sl_u8 (*frames)[MAX_FRAME],
 		memset(&s->mb[i], 0, sizeof(s->mb[i]));
 		s->mb[i].buf_addr = m;
 		s->mb[i].data_off = HEADROOM;
-		s->mb[i].nb_segs = 1;
+		s->mb[i].nb_segs = chained[i] ? 2 : 1;
 		s->mb[i].data_len = (sl_u16)lens[i];
 		s->mb[i].pkt_len = (sl_u32)lens[i];
 		s->mb[i].buf_len = BUF;
@@ -370,8 +373,10 @@ static void test_express_and_general_paths_agree_on_random_traffic(void **state)
 		}
 		/* Mostly milliseconds; now and then past the UDP timeout. */
 		now += rnd(1000) == 0 ? 31ull * 1000000000 : rnd(1000000);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			lens[i] = random_frame(frames[i]);
+			chained[i] = rnd(300) == 0;
+		}
 		for (k = 0; k < SIDES; k++) {
 			sl_u64 bytes;
 			unsigned int sent;
@@ -405,6 +410,12 @@ static void test_express_and_general_paths_agree_on_random_traffic(void **state)
 					    sl_drop_name(s[S_GENERAL].r[i]));
 				fail();
 			}
+			if (chained[i] &&
+			    (s[S_GENERAL].v[i] != SL_VERDICT_DROP ||
+			     s[S_GENERAL].r[i] != SL_DROP_UNHANDLED))
+				fail_msg("burst %u packet %u: a chained mbuf "
+					 "not dropped as unhandled",
+					 burst, i);
 			tx += s[S_GENERAL].v[i] == SL_VERDICT_TX;
 			shaped += express_shape(
 				frames[i], lens[i], g->data, g->len,
