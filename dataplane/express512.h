@@ -191,11 +191,12 @@ fx_stage1_512(const struct fx_ctx *c, struct sl_mbuf *const *pkts,
 				key, _mm512_set1_epi64(0x9e3779b97f4a7c15ll)),
 			_mm_cvtsi32_si128(c->vip4_shift));
 		idx = _mm512_slli_epi64(idx, 1);
-		/* Both words at once: neither waits for the other. */
-		mkey = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), ok,
-						   idx, c->vip4, 8);
+		/* Both words at once, neither waiting for the other, and for
+		 * every lane, so they need not wait for the frame tests
+		 * (idx is a slot of the map, whatever the lane holds). */
+		mkey = _mm512_i64gather_epi64(idx, c->vip4, 8);
 		meta = _mm512_mask_i64gather_epi64(
-			_mm512_setzero_si512(), ok,
+			_mm512_setzero_si512(), 0xff,
 			_mm512_add_epi64(idx, _mm512_set1_epi64(1)), c->vip4,
 			8);
 		hit = _mm512_mask_cmpeq_epi64_mask(ok, mkey, key);
