@@ -592,22 +592,26 @@ __noinline int sl_xdp_forward(struct xdp_md *ctx, struct sl_pkt *p, __u32 vip,
 	l3_len = p->l3_len;
 
 	if (method == SL_METHOD_L2DSR) {
-		if (xdp_conf.use_fib) {
+		/* One read of the setting, and nh set whole on every path
+		 * that reaches its use: clang may otherwise copy the unset
+		 * bytes around, which the verifier refuses. */
+		const bool fib = xdp_conf.use_fib;
+		const bool static_mac = be->mac[0] | be->mac[1] | be->mac[2] |
+					be->mac[3] | be->mac[4] | be->mac[5];
+
+		if (fib) {
 			__builtin_memset(&src, 0, sizeof(src));
 			rc = next_hop(ctx, &be->addr, &src, be->family, &nh);
 			if (rc)
 				return rc;
-		}
-		if (be->mac[0] | be->mac[1] | be->mac[2] | be->mac[3] |
-		    be->mac[4] | be->mac[5]) {
-			__builtin_memcpy(nh.dmac, be->mac, 6);
-			if (!xdp_conf.use_fib) {
-				conf_mac(nh.smac, xdp_conf.src_mac);
-				nh.ifindex = 0;
-			}
-		} else if (!xdp_conf.use_fib) {
+		} else if (static_mac) {
+			conf_mac(nh.smac, xdp_conf.src_mac);
+			nh.ifindex = 0;
+		} else {
 			return drop(SL_DROP_NO_NEXTHOP);
 		}
+		if (static_mac)
+			__builtin_memcpy(nh.dmac, be->mac, 6);
 		data = (sl_u8 *)(long)ctx->data;
 		end = (sl_u8 *)(long)ctx->data_end;
 		if (data + sizeof(struct sl_ethhdr) > end)
