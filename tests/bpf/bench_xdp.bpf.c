@@ -76,7 +76,7 @@ static __always_inline void vary(struct xdp_md *ctx, struct sl_bench_state *st)
 static __always_inline void restore(struct xdp_md *ctx,
 				    struct sl_bench_state *st)
 {
-	__u32 len = ctx->data_end - ctx->data;
+	__u32 len = frame_len(ctx);
 	sl_u8 *data, *end;
 
 	bpf_xdp_adjust_head(ctx, (int)(len - st->orig_len));
