@@ -21,6 +21,21 @@
 
 #include "sluice/table.h"
 
+#define SL_NS_PER_S 1000000000ull
+
+/*
+ * Load-time settings: to libbpf the map .rodata.conf, which the loader
+ * (control/xdp_load.c) fills before load and the kernel freezes, so the
+ * verifier knows the values and prunes the branches they rule out. The
+ * defaults are sluiced's.
+ */
+const volatile struct sl_xdp_conf xdp_conf SEC(".rodata.conf") = {
+	.use_fib = 1,
+	.flow_mask = 127, /* the loader: flow_bucket_map entries - 1 */
+	.icmp_rate = 100, /* sluice-dp's SL_FP_ICMP_RATE */
+	.icmp_burst = 20, /* SL_FP_ICMP_BURST */
+};
+
 /* Largest Maglev table a VIP may have (config table_size limit). */
 #define SL_XDP_MAGLEV_MAX 655373
 
