@@ -91,6 +91,20 @@ static __always_inline int quote_sum(struct xdp_md *ctx, __u32 off, __u32 len,
 }
 
 /*
+ * One's complement sum of an address added to sum, from its 32-bit words
+ * (RFC 1071: the same checksum as its 16-bit words once folded), read
+ * where they are aligned rather than byte by byte from the frame.
+ */
+static __always_inline __u32 csum_addr(const union sl_addr *a, __u32 sum)
+{
+	__u64 s = (__u64)sum + a->w[0] + a->w[1] + a->w[2] + a->w[3];
+
+	s = (s & 0xffffffffu) + (s >> 32);
+	s = (s & 0xffffffffu) + (s >> 32);
+	return (__u32)s;
+}
+
+/*
  * ICMP "fragmentation needed" / ICMPv6 "packet too big" back to the client,
  * from the VIP, quoting the start of the packet (sluice-dp's too_big).
  */
@@ -157,7 +171,8 @@ __noinline int sl_xdp_too_big(struct xdp_md *ctx, struct sl_pkt *p,
 		__builtin_memset(icmp, 0, sizeof(*icmp));
 		icmp->type = SL_ICMP6_PKT_TOOBIG;
 		icmp->rest.mtu6 = sl_htonl(mtu_left);
-		sum = sl_csum_partial(l3 + 8, 32, sum);
+		sum = csum_addr(&p->key.dst, sum); /* ip6's saddr, daddr */
+		sum = csum_addr(&p->key.src, sum);
 		sum = sl_csum_partial(tail, 8, sum);
 		sum = sl_csum_partial(icmp, 8, sum);
 		icmp->checksum = (sl_be16)sl_csum_fold(sum);
