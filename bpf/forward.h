@@ -21,7 +21,7 @@
 
 #define SL_AF_INET_KERNEL 2
 #define SL_AF_INET6_KERNEL 10
-#define SL_XDP_TOO_BIG 0x10000 /* sl_xdp_forward: + MTU left, see there */
+#define SL_XDP_TOO_BIG 0x10000 /* forward(): + MTU left, see there */
 
 /*
  * The next hop towards dst, from bpf_fib_lookup (*fib keeps its MACs for
@@ -197,33 +197,29 @@ outer_header(sl_u8 *out, const sl_u8 *end, const struct sl_pkt *p,
 }
 
 /*
- * Forward the packet of a VIP flow to backend be_id by the VIP's method
- * (sluice-dp's forward). vip = VIP id | method << 16. Returns an XDP
- * action, or SL_XDP_TOO_BIG + the MTU left for the inner packet when it
- * does not fit: the caller answers with sl_xdp_too_big (called from there,
- * not from here, to keep the call chain within the 512-byte stack).
+ * Forward the packet of a VIP flow to the backend sel chose, by the VIP's
+ * method (sluice-dp's forward). Returns an XDP action, or SL_XDP_TOO_BIG +
+ * the MTU left for the inner packet when it does not fit: the caller
+ * answers with sl_xdp_too_big.
  */
-__noinline int sl_xdp_forward(struct xdp_md *ctx, struct sl_pkt *p, __u32 vip,
-			      __u32 be_id, __u64 hash)
+static __always_inline int forward(struct xdp_md *ctx, const struct sl_pkt *p,
+				   const struct sl_table_params *prm,
+				   const struct sl_xdp_sel *sel)
 {
-	const struct sl_table_params *prm;
-	const struct sl_backend_entry *be;
-	__u32 vip_id = vip & 0xffff, method = vip >> 16, zero = 0;
+	const struct sl_backend_entry *be = sel->be;
+	__u32 vip_id = sel->vip_id, be_id = sel->be_id, method = sel->method;
 	/* One read of the setting: two reads of a volatile could differ, as
 	 * far as clang knows, and leave fib unset on a path that reads it. */
 	const bool use_fib = xdp_conf.use_fib;
 	__u32 enc, l3_len, mtu, ifindex;
 	struct bpf_fib_lookup fib;
+	__u64 hash = sel->hash;
 	sl_u8 *data, *end, *out;
 	union sl_addr src;
 	int l2, rc;
 
-	if (!p)
-		return XDP_DROP;
-	be = bpf_map_lookup_elem(&backend_map, &be_id);
-	prm = bpf_map_lookup_elem(&params_map, &zero);
 	l2 = l2_len(p);
-	if (!be || !prm || l2 < 0)
+	if (l2 < 0)
 		return drop(SL_DROP_NO_BACKEND);
 	l3_len = p->l3_len;
 

@@ -20,7 +20,7 @@
 #include "sluice/hash.h"
 #include "sluice/parse.h"
 
-#define SL_XDP_FORWARD 0x100 /* sl_xdp_select: go on to sl_xdp_forward */
+#define SL_XDP_FORWARD 0x100 /* choose_backend: go on to forward() */
 
 /*
  * Flow-table time: ticks of 2^20 ns (about 1 ms), modulo 2^32 (49 days;
@@ -60,18 +60,21 @@ static __always_inline __u32 ticks(__u64 s)
 		       SL_FT_TICK_SHIFT);
 }
 
-static __always_inline bool flow_valid(const struct sl_xdp_flow *e,
-				       __u32 vip_id, bool opens_conn)
+/* The backend of flow e while it still holds it for a packet, or NULL. */
+static __always_inline const struct sl_backend_entry *
+flow_backend(const struct sl_xdp_flow *e, __u32 vip_id, bool opens_conn)
 {
 	__u32 id = e->backend_id;
 	const struct sl_backend_entry *be;
 
 	if (e->vip_id != vip_id)
-		return false;
+		return NULL;
 	be = bpf_map_lookup_elem(&backend_map, &id);
-	return be && be->epoch == e->epoch && be->vip_id == vip_id &&
-	       (be->state == SL_BACKEND_UP ||
-		(be->state == SL_BACKEND_DRAINED && !opens_conn));
+	if (be && be->epoch == e->epoch && be->vip_id == vip_id &&
+	    (be->state == SL_BACKEND_UP ||
+	     (be->state == SL_BACKEND_DRAINED && !opens_conn)))
+		return be;
+	return NULL;
 }
 
 /*
@@ -79,15 +82,13 @@ static __always_inline bool flow_valid(const struct sl_xdp_flow *e,
  * for a flow's first packet only. The same bits, read as 32-bit words:
  * the key is 4-byte aligned, and through hash.h's byte pointer clang
  * assembles every word from 8 byte loads. test_parity holds the two
- * equal (sluice-dp calls sl_flow_hash). A subprogram of its own: inlined,
- * its spills would be in sl_xdp_select's frame and the call chain's stack
- * would pass 512 bytes.
+ * equal (sluice-dp calls sl_flow_hash).
  */
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "flow_hash reads the key's words little-endian, as SipHash does"
 #endif
-static __noinline __u64 flow_hash(const struct sl_flow_key *key,
-				  const struct sl_table_params *prm)
+static __always_inline __u64 flow_hash(const struct sl_flow_key *key,
+				       const struct sl_table_params *prm)
 {
 	const __u32 *w = (const __u32 *)key;
 	__u64 k0 = prm->seed.k0, k1 = prm->seed.k1, m;
@@ -143,21 +144,20 @@ maglev_pick(const struct vip_sel *vip, __u64 h, __u32 *id)
 
 /*
  * The backend for a flow of vip: the flow table's choice while it is still
- * valid, else Maglev's (remembered). Returns the backend id or -1, and the
- * flow hash in *hash: a hit or a re-pick reuses the one stored with the
- * flow, as sluice-dp does, so SipHash runs only for a flow's first packet.
+ * valid, else Maglev's (remembered). Returns the backend (its id in
+ * *be_id) or NULL, and the flow hash in *hash: a hit or a re-pick reuses
+ * the one stored with the flow, as sluice-dp does, so SipHash runs only
+ * for a flow's first packet.
  *
  * SipHash and Maglev run after the table has answered, for a TCP SYN too:
  * computing them first, while a cold bucket line is on its way, gained
  * nothing measurable with a cold 1M-entry table (bench_xdp: 297 against
  * 299 ns) and cost a SYN that hits the table 30 ns (78 against 108 ns).
  */
-static __always_inline __s64 select_backend(const struct vip_sel *vip,
-					    const struct sl_flow_key *key,
-					    const struct sl_table_params *prm,
-					    bool opens_conn,
-					    struct sl_lcore_stats *st,
-					    __u64 *hash)
+static __always_inline const struct sl_backend_entry *
+select_backend(const struct vip_sel *vip, const struct sl_flow_key *key,
+	       const struct sl_table_params *prm, bool opens_conn,
+	       struct sl_lcore_stats *st, __u32 *be_id, __u64 *hash)
 {
 	const struct sl_backend_entry *be;
 	__u32 vip_id = vip->id, id = 0, w;
@@ -171,7 +171,7 @@ static __always_inline __s64 select_backend(const struct vip_sel *vip,
 	int found;
 
 	if (!ft_ref(&r, key, &prm->seed, xdp_conf.flow_mask))
-		return -1;
+		return NULL;
 	t.now = now_ticks();
 	/* The key's own timeout, all a hit needs; a miss takes both. */
 	t.tcp = ticks(key->proto == SL_IPPROTO_TCP ? prm->tcp_timeout
@@ -183,10 +183,12 @@ static __always_inline __s64 select_backend(const struct vip_sel *vip,
 		if (!ft_expired(&t, r.sig, r.bk->seen[w])) {
 			if (r.bk->seen[w] != t.now)
 				r.bk->seen[w] = t.now;
-			if (flow_valid(e, vip_id, opens_conn)) {
+			be = flow_backend(e, vip_id, opens_conn);
+			if (be) {
 				st->flow_hits++;
 				*hash = e->hash;
-				return e->backend_id;
+				*be_id = e->backend_id;
+				return be;
 			}
 			st->flow_repicks++;
 		}
@@ -201,7 +203,7 @@ static __always_inline __s64 select_backend(const struct vip_sel *vip,
 	*hash = h;
 	be = maglev_pick(vip, h, &id);
 	if (!be || !e)
-		return -1;
+		return NULL;
 	ft_write(&r, w, e, key, t.now, h, id, be->epoch, (__u16)vip_id);
 	if (evicted)
 		st->flow_evictions++;
@@ -212,33 +214,34 @@ static __always_inline __s64 select_backend(const struct vip_sel *vip,
 	bs = bpf_map_lookup_elem(&backend_stats_map, &id);
 	if (bs)
 		bs->new_flows++;
-	return id;
+	*be_id = id;
+	return be;
 }
 
-/* A VIP packet's backend, from sl_xdp_select to sl_xdp_forward. */
+/* A VIP packet's backend, from choose_backend() to forward(). */
 struct sl_xdp_sel {
+	const struct sl_backend_entry *be;
 	__u64 hash;
-	__u32 vip; /* VIP id | method << 16 */
 	__u32 be_id;
+	__u16 vip_id;
+	__u8 method;
 };
 
 /*
  * Classify and select for a packet of a VIP flow (TCP/UDP, or an ICMP
  * error quoting one): SL_XDP_FORWARD with *sel filled, or the XDP action
- * for a packet that is passed or dropped (counted). The caller forwards,
- * so the call chain stays three frames deep (the 512-byte stack limit).
+ * for a packet that is passed or dropped (counted).
  */
-__noinline int sl_xdp_select(struct sl_pkt *p, struct sl_xdp_sel *sel)
+static __always_inline int choose_backend(const struct sl_pkt *p,
+					  const struct sl_table_params *prm,
+					  struct sl_lcore_stats *st,
+					  struct sl_xdp_sel *sel)
 {
-	const struct sl_table_params *prm;
-	struct sl_lcore_stats *st;
-	__u32 zero = 0, vip_id;
+	const struct sl_backend_entry *be;
 	struct vip_sel vip;
+	__u32 vip_id, be_id = 0;
 	__u64 hash = 0;
-	__s64 be;
 
-	if (!p || !sel)
-		return XDP_PASS;
 	if (!classify_cached(p, &vip))
 		return pass(p->flags & SL_PKT_F_ICMP_INNER
 				    ? SL_DROP_ICMP_UNMATCHED
@@ -250,21 +253,19 @@ __noinline int sl_xdp_select(struct sl_pkt *p, struct sl_xdp_sel *sel)
 		vip_drop(vip_id);
 		return drop(SL_DROP_FRAGMENT);
 	}
-	prm = bpf_map_lookup_elem(&params_map, &zero);
-	st = lcore_stats();
-	if (!prm || !st)
-		return XDP_PASS;
 	be = select_backend(&vip, &p->key, prm, sl_pkt_opens_conn(p), st,
-			    &hash);
-	if (be < 0) {
+			    &be_id, &hash);
+	if (!be) {
 		vip_drop(vip_id);
 		return drop(SL_DROP_NO_BACKEND);
 	}
 	if (p->flags & SL_PKT_F_ICMP_INNER)
 		st->icmp_errors_forwarded++;
+	sel->be = be;
 	sel->hash = hash;
-	sel->vip = vip_id | (__u32)vip.method << 16;
-	sel->be_id = (__u32)be;
+	sel->be_id = be_id;
+	sel->vip_id = (__u16)vip_id;
+	sel->method = vip.method;
 	return SL_XDP_FORWARD;
 }
 

@@ -40,12 +40,19 @@
  *    sluiced changes vip_map, as sluice-dp caches them per lcore until
  *    the table generation changes.
  *
- * Verifier: every step is a global (non-static, __noinline) function, so
- * each is verified once, whatever the paths into it; sl_parse in particular
- * (most of the instruction count) is verified only inside sl_xdp_parse.
- * flow_hash() is a static subprogram only to keep SipHash's spills out of
- * sl_xdp_select's frame (the 512-byte stack of the call chain).
- * Packet offsets coming back from a step are re-checked against data_end.
+ * Calls: the steps are inlined into one function, so a packet of the fast
+ * path makes one call, bpf_xdp_adjust_head to encapsulate (and
+ * bpf_xdp_adjust_tail when the frame has padding to trim); a new flow
+ * adds the lookup in its VIP's inner Maglev array. A call is dear here:
+ * about 8 ns each (four calls of an empty static subprogram cost 31 ns
+ * under BPF_PROG_TEST_RUN), because the kernel runs with the SRSO "safe
+ * RET" mitigation, whose return thunk makes every return of JIT'd code
+ * and of a helper a mispredicted one. Global (__noinline) functions, each
+ * verified once whatever the paths into it, remain for the rare paths:
+ * sl_parse in full (most of the instruction count), the too-big and echo
+ * replies. The fast path's frame and a reply's together stay within the
+ * 512-byte stack. Packet offsets coming back from a call are re-checked
+ * against data_end.
  *
  * Counters (bpf/stats.h) are per CPU and plain increments: one CPU runs
  * the program for a packet from start to end.
@@ -81,17 +88,15 @@ __noinline int sl_xdp_parse_full(struct xdp_md *ctx, struct sl_pkt *p)
 }
 
 /*
- * The same, the plain IPv4 or IPv6 TCP/UDP frame first (sl_parse_fast4_end,
- * sl_parse_fast6_end; sluice-dp takes the first too): a third of the cost
- * of sl_parse on such a frame.
+ * The same, the plain IPv4 or IPv6 TCP/UDP frame first, inline
+ * (sl_parse_fast4_end, sl_parse_fast6_end; sluice-dp takes the first
+ * too): a third of the cost of sl_parse on such a frame.
  */
-__noinline int sl_xdp_parse(struct xdp_md *ctx, struct sl_pkt *p)
+static __always_inline int parse(struct xdp_md *ctx, struct sl_pkt *p)
 {
 	const sl_u8 *data = (const sl_u8 *)(long)ctx->data;
 	const sl_u8 *end = (const sl_u8 *)(long)ctx->data_end;
 
-	if (!p)
-		return -SL_DROP_TRUNCATED;
 	if (sl_parse_fast4_end(data, end, p) ||
 	    sl_parse_fast6_end(data, end, p))
 		return SL_PKT_L4;
@@ -111,11 +116,28 @@ static __always_inline int malformed(const struct sl_pkt *p, enum sl_drop why)
 	return pass(why);
 }
 
-/* The whole fast path; an XDP action. Global so a test wrapper can call it. */
-__noinline int sl_xdp_process(struct xdp_md *ctx)
+/* A packet of a VIP flow: choose its backend and forward it. */
+static __always_inline int vip_packet(struct xdp_md *ctx, struct sl_pkt *p,
+				      struct sl_lcore_stats *st)
+{
+	const struct sl_table_params *prm;
+	struct sl_xdp_sel sel;
+	__u32 zero = 0;
+	int act;
+
+	prm = bpf_map_lookup_elem(&params_map, &zero);
+	if (!prm)
+		return XDP_PASS;
+	act = choose_backend(p, prm, st, &sel);
+	if (act != SL_XDP_FORWARD)
+		return act;
+	return forward(ctx, p, prm, &sel);
+}
+
+/* The whole fast path; an XDP action. */
+static __always_inline int process(struct xdp_md *ctx)
 {
 	struct sl_lcore_stats *st = lcore_stats();
-	struct sl_xdp_sel sel;
 	struct sl_pkt p;
 	int kind, act;
 
@@ -123,16 +145,13 @@ __noinline int sl_xdp_process(struct xdp_md *ctx)
 		return XDP_PASS;
 	st->rx_packets++;
 	st->rx_bytes += frame_len(ctx);
-	kind = sl_xdp_parse(ctx, &p);
+	kind = parse(ctx, &p);
 	if (kind < 0)
 		return malformed(&p, (enum sl_drop) - kind);
 	switch (kind) {
 	case SL_PKT_L4:
 	case SL_PKT_ICMP_ERR:
-		act = sl_xdp_select(&p, &sel);
-		if (act != SL_XDP_FORWARD)
-			return act;
-		act = sl_xdp_forward(ctx, &p, sel.vip, sel.be_id, sel.hash);
+		act = vip_packet(ctx, &p, st);
 		if (act >= SL_XDP_TOO_BIG)
 			act = sl_xdp_too_big(ctx, &p,
 					     (__u32)(act - SL_XDP_TOO_BIG));
@@ -146,19 +165,26 @@ __noinline int sl_xdp_process(struct xdp_md *ctx)
 		return pass(SL_DROP_UNHANDLED);
 	}
 	if (act == XDP_TX || act == XDP_REDIRECT) {
-		st = lcore_stats();
-		if (st) {
-			st->tx_packets++;
-			st->tx_bytes += frame_len(ctx);
-		}
+		st->tx_packets++;
+		st->tx_bytes += frame_len(ctx);
 	}
 	return act;
+}
+
+/*
+ * process() as a function of its own, for a test wrapper to call
+ * (tests/bpf/bench_xdp.bpf.c times it). libbpf loads a subprogram only
+ * into the programs that call it: sluice_xdp has the body inline.
+ */
+__noinline int sl_xdp_process(struct xdp_md *ctx)
+{
+	return process(ctx);
 }
 
 SEC("xdp")
 int sluice_xdp(struct xdp_md *ctx)
 {
-	return sl_xdp_process(ctx);
+	return process(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
