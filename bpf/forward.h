@@ -207,7 +207,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct sl_pkt *p,
 				   const struct sl_xdp_sel *sel)
 {
 	const struct sl_backend_entry *be = sel->be;
-	__u32 vip_id = sel->vip_id, be_id = sel->be_id, method = sel->method;
+	__u32 vip_id = sel->vip_id, method = sel->method;
 	/* One read of the setting: two reads of a volatile could differ, as
 	 * far as clang knows, and leave fib unset on a path that reads it. */
 	const bool use_fib = xdp_conf.use_fib;
@@ -243,7 +243,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct sl_pkt *p,
 			put_mac(data, be->mac);
 		if (trim_to(ctx, (__u32)l2 + l3_len))
 			return drop(SL_DROP_NO_HEADROOM);
-		count_forward(vip_id, be_id, l3_len);
+		count_forward(sel->vs, sel->bs, l3_len);
 		return send(ifindex);
 	}
 
@@ -289,7 +289,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct sl_pkt *p,
 		return drop(SL_DROP_NO_HEADROOM);
 	if (trim_to(ctx, (__u32)l2 + enc + l3_len))
 		return drop(SL_DROP_NO_HEADROOM);
-	count_forward(vip_id, be_id, l3_len);
+	count_forward(sel->vs, sel->bs, l3_len);
 	return send(ifindex);
 }
 

@@ -145,9 +145,9 @@ maglev_pick(const struct vip_sel *vip, __u64 h, __u32 *id)
 /*
  * The backend for a flow of vip: the flow table's choice while it is still
  * valid, else Maglev's (remembered). Returns the backend (its id in
- * *be_id) or NULL, and the flow hash in *hash: a hit or a re-pick reuses
- * the one stored with the flow, as sluice-dp does, so SipHash runs only
- * for a flow's first packet.
+ * *be_id) or NULL, the flow hash in *hash (a hit or a re-pick reuses the
+ * one stored with the flow, as sluice-dp does, so SipHash runs only for a
+ * flow's first packet) and in *picked whether Maglev chose.
  *
  * SipHash and Maglev run after the table has answered, for a TCP SYN too:
  * computing them first, while a cold bucket line is on its way, gained
@@ -157,13 +157,12 @@ maglev_pick(const struct vip_sel *vip, __u64 h, __u32 *id)
 static __always_inline const struct sl_backend_entry *
 select_backend(const struct vip_sel *vip, const struct sl_flow_key *key,
 	       const struct sl_table_params *prm, bool opens_conn,
-	       struct sl_lcore_stats *st, __u32 *be_id, __u64 *hash)
+	       struct sl_lcore_stats *st, __u32 *be_id, __u64 *hash,
+	       bool *picked)
 {
 	const struct sl_backend_entry *be;
 	__u32 vip_id = vip->id, id = 0, w;
 	struct sl_xdp_flow *e = NULL;
-	struct sl_backend_stats *bs;
-	struct sl_vip_stats *vs;
 	bool evicted = false;
 	struct ft_ref r;
 	struct ft_ttl t;
@@ -208,12 +207,7 @@ select_backend(const struct vip_sel *vip, const struct sl_flow_key *key,
 	if (evicted)
 		st->flow_evictions++;
 	st->flow_misses++;
-	vs = bpf_map_lookup_elem(&vip_stats_map, &vip_id);
-	if (vs)
-		vs->new_flows++;
-	bs = bpf_map_lookup_elem(&backend_stats_map, &id);
-	if (bs)
-		bs->new_flows++;
+	*picked = true;
 	*be_id = id;
 	return be;
 }
@@ -221,6 +215,8 @@ select_backend(const struct vip_sel *vip, const struct sl_flow_key *key,
 /* A VIP packet's backend, from choose_backend() to forward(). */
 struct sl_xdp_sel {
 	const struct sl_backend_entry *be;
+	struct sl_vip_stats *vs;     /* this CPU's counters of the VIP ... */
+	struct sl_backend_stats *bs; /* ... and of the backend, or NULL */
 	__u64 hash;
 	__u32 be_id;
 	__u16 vip_id;
@@ -238,6 +234,7 @@ static __always_inline int choose_backend(const struct sl_pkt *p,
 					  struct sl_xdp_sel *sel)
 {
 	const struct sl_backend_entry *be;
+	bool picked = false;
 	struct vip_sel vip;
 	__u32 vip_id, be_id = 0;
 	__u64 hash = 0;
@@ -254,13 +251,22 @@ static __always_inline int choose_backend(const struct sl_pkt *p,
 		return drop(SL_DROP_FRAGMENT);
 	}
 	be = select_backend(&vip, &p->key, prm, sl_pkt_opens_conn(p), st,
-			    &be_id, &hash);
+			    &be_id, &hash, &picked);
 	if (!be) {
 		vip_drop(vip_id);
 		return drop(SL_DROP_NO_BACKEND);
 	}
 	if (p->flags & SL_PKT_F_ICMP_INNER)
 		st->icmp_errors_forwarded++;
+	/* One lookup each for the new flow's counters and forward()'s. */
+	sel->vs = bpf_map_lookup_elem(&vip_stats_map, &vip_id);
+	sel->bs = bpf_map_lookup_elem(&backend_stats_map, &be_id);
+	if (picked) {
+		if (sel->vs)
+			sel->vs->new_flows++;
+		if (sel->bs)
+			sel->bs->new_flows++;
+	}
 	sel->be = be;
 	sel->hash = hash;
 	sel->be_id = be_id;

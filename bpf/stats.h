@@ -52,18 +52,17 @@ static __always_inline void vip_drop(__u32 vip_id)
 		vs->drops++;
 }
 
-/* A packet forwarded for a VIP to one of its backends. */
-static __always_inline void count_forward(__u32 vip_id, __u32 be_id,
-					  __u32 bytes)
+/*
+ * A packet forwarded for a VIP to one of its backends: vs and bs are
+ * their counters on this CPU (vip_stats_map, backend_stats_map), or NULL.
+ */
+static __always_inline void
+count_forward(struct sl_vip_stats *vs, struct sl_backend_stats *bs, __u32 bytes)
 {
-	struct sl_vip_stats *vs = bpf_map_lookup_elem(&vip_stats_map, &vip_id);
-	struct sl_backend_stats *bs;
-
 	if (vs) {
 		vs->packets++;
 		vs->bytes += bytes;
 	}
-	bs = bpf_map_lookup_elem(&backend_stats_map, &be_id);
 	if (bs) {
 		bs->packets++;
 		bs->bytes += bytes;
