@@ -125,13 +125,24 @@ maglev_pick(const struct vip_sel *vip, __u64 h, __u32 *id)
 	const __u32 *slot;
 	void *table;
 
-	if (vip->maglev_size == 0)
-		return NULL;
-	table = bpf_map_lookup_elem(&maglev_map, &vip_id);
-	if (!table)
-		return NULL;
-	idx = (__u32)(h % vip->maglev_size);
-	slot = bpf_map_lookup_elem(table, &idx);
+	if (vip->maglev_size == SL_XDP_MAGLEV_FIXED_M) {
+		table = bpf_map_lookup_elem(&maglev_fixed_map, &vip_id);
+		if (!table)
+			return NULL;
+		idx = (__u32)(h % SL_XDP_MAGLEV_FIXED_M);
+		slot = bpf_map_lookup_elem(table, &idx); /* inlined */
+		/* Kept apart from the lookup below: merged into one call
+		 * site of two maps, neither would be inlined. */
+		__asm__ volatile("" : "+r"(slot));
+	} else {
+		if (vip->maglev_size == 0)
+			return NULL;
+		table = bpf_map_lookup_elem(&maglev_map, &vip_id);
+		if (!table)
+			return NULL;
+		idx = (__u32)(h % vip->maglev_size);
+		slot = bpf_map_lookup_elem(table, &idx);
+	}
 	if (!slot)
 		return NULL;
 	*id = *slot;

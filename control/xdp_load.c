@@ -15,12 +15,14 @@
  * without them.
  *
  * Sync order (the program may run on any CPU during it): params, backends,
- * Maglev tables that grow or are new, vip_map updates, vip_map deletes,
- * vip_gen_map bumped (the program's per-CPU caches of vip_map answers
- * expire), Maglev tables that shrink, Maglev tables of VIPs that are gone.
- * So a VIP key is only ever visible with a Maglev table whose size covers
- * the M in its entry, and a backend id is in backend_map before any table
- * names it.
+ * Maglev tables that grow, are new or change maps, vip_map updates,
+ * vip_map deletes, vip_gen_map bumped (the program's per-CPU caches of
+ * vip_map answers expire), Maglev tables that shrink, the slots of the
+ * maps tables left, Maglev tables of VIPs that are gone. A table is in
+ * maglev_fixed_map when its M is SL_XDP_MAGLEV_FIXED_M, else in
+ * maglev_map (bpf/maps.h). So a VIP key is only ever visible with a
+ * Maglev table, in the map its M names, whose size covers that M, and a
+ * backend id is in backend_map before any table names it.
  * A backend entry is rewritten in place (36 bytes, not atomic): a packet
  * racing the write of an id given to a new identity may see it torn; the
  * epoch check makes such a flow re-pick at its next packet.
@@ -47,17 +49,23 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "maglev.h"
 #include "publish.h"
 #include "sluice_xdp.skel.h"
 #include "xdp.h"
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+
+/* The default M is the common one: its tables get the inlined lookup. */
+SL_STATIC_ASSERT(SL_XDP_MAGLEV_FIXED_M == SL_MAGLEV_M_DEFAULT,
+		 "maglev_fixed_map holds tables of the default size");
 #define MAX_IFACES SL_CONFIG_IFACES_MAX
 
 enum map_idx {
 	M_VIP,
 	M_BACKEND,
 	M_MAGLEV,
+	M_MAGLEVF,
 	M_PARAMS,
 	M_FLOW,
 	M_FLOWB,
@@ -70,23 +78,22 @@ enum map_idx {
 };
 
 static const char *const map_names[M_COUNT] = {
-	[M_VIP] = "vip_map",
-	[M_BACKEND] = "backend_map",
-	[M_MAGLEV] = "maglev_map",
-	[M_PARAMS] = "params_map",
-	[M_FLOW] = "flow_map",
-	[M_FLOWB] = "flow_bucket_map",
-	[M_LCORE] = "lcore_stats_map",
-	[M_VIPST] = "vip_stats_map",
-	[M_BEST] = "backend_stats_map",
-	[M_PASS] = "pass_stats_map",
-	[M_VIPGEN] = "vip_gen_map",
+	[M_VIP] = "vip_map",	       [M_BACKEND] = "backend_map",
+	[M_MAGLEV] = "maglev_map",     [M_MAGLEVF] = "maglev_fixed_map",
+	[M_PARAMS] = "params_map",     [M_FLOW] = "flow_map",
+	[M_FLOWB] = "flow_bucket_map", [M_LCORE] = "lcore_stats_map",
+	[M_VIPST] = "vip_stats_map",   [M_BEST] = "backend_stats_map",
+	[M_PASS] = "pass_stats_map",   [M_VIPGEN] = "vip_gen_map",
 };
 
-/* What a VIP id's slot of maglev_map holds now. */
+/*
+ * What a VIP id's Maglev table is now: in maglev_fixed_map when m is
+ * SL_XDP_MAGLEV_FIXED_M, else in maglev_map.
+ */
 struct installed {
-	sl_u32 m;      /* 0: nothing */
-	sl_u32 *table; /* copy of what was written, m entries */
+	sl_u32 m;	  /* 0: nothing */
+	sl_u32 *table;	  /* copy of what was written, m entries */
+	bool clear_other; /* the other map's slot may hold an older table */
 };
 
 struct sl_xdp {
@@ -299,6 +306,7 @@ static int load_once(struct sl_xdp *x, const struct sl_xdp_opts *o,
 	set_size(x->obj, "vip_map", x->max_vip_index);
 	set_size(x->obj, "backend_map", x->max_backends);
 	set_size(x->obj, "maglev_map", x->max_vips);
+	set_size(x->obj, "maglev_fixed_map", x->max_vips);
 	set_size(x->obj, "flow_bucket_map", x->flow_buckets);
 	set_size(x->obj, "flow_map", x->flow_buckets * SL_XDP_FLOW_WAYS);
 	set_size(x->obj, "vip_stats_map", x->max_vips);
@@ -557,11 +565,23 @@ static int grow_keys(struct sl_xdp *x, sl_u32 m)
 	return 0;
 }
 
-/* A new inner map with table[0 .. m), swapped in with one update. */
+/* The map a table of m entries goes in (bpf/maps.h). */
+static int maglev_map_of(sl_u32 m)
+{
+	return m == SL_XDP_MAGLEV_FIXED_M ? M_MAGLEVF : M_MAGLEV;
+}
+
+/*
+ * A new inner map with table[0 .. m), swapped in with one update of the
+ * map for its size. The other map's slot is cleared later (sync_maglev),
+ * once no VIP entry gives the old M any more.
+ */
 static int install_maglev(struct sl_xdp *x, sl_u32 vip_id, const sl_u32 *table,
 			  sl_u32 m, char *err, size_t errlen)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
+	LIBBPF_OPTS(bpf_map_create_opts, mo,
+		    .map_flags =
+			    maglev_map_of(m) == M_MAGLEV ? BPF_F_INNER_MAP : 0);
 	struct installed *in = &x->mg[vip_id];
 	sl_u32 count = m, *copy;
 	int fd, rc;
@@ -582,7 +602,7 @@ static int install_maglev(struct sl_xdp *x, sl_u32 vip_id, const sl_u32 *table,
 	}
 	rc = bpf_map_update_batch(fd, x->keys_buf, table, &count, NULL);
 	if (!rc)
-		rc = bpf_map_update_elem(x->fd[M_MAGLEV], &vip_id, &fd,
+		rc = bpf_map_update_elem(x->fd[maglev_map_of(m)], &vip_id, &fd,
 					 BPF_ANY);
 	close(fd); /* maglev_map holds the reference now */
 	if (rc) {
@@ -592,17 +612,36 @@ static int install_maglev(struct sl_xdp *x, sl_u32 vip_id, const sl_u32 *table,
 		return -errno;
 	}
 	memcpy(copy, table, (size_t)m * sizeof(*copy));
+	/* Not known to be empty: a first install (pinned maps of a previous
+	 * run) or one that changed maps. */
+	if (!in->m || maglev_map_of(in->m) != maglev_map_of(m))
+		in->clear_other = true;
 	free(in->table);
 	in->table = copy;
 	in->m = m;
 	return 0;
 }
 
+/* The slot of the map that does not hold the VIP's table, if need be. */
+static void clear_other_maglev(struct sl_xdp *x, sl_u32 vip_id)
+{
+	struct installed *in = &x->mg[vip_id];
+
+	if (!in->clear_other)
+		return;
+	/* ENOENT when it was empty already. */
+	bpf_map_delete_elem(
+		x->fd[maglev_map_of(in->m) == M_MAGLEV ? M_MAGLEVF : M_MAGLEV],
+		&vip_id);
+	in->clear_other = false;
+}
+
 static void remove_maglev(struct sl_xdp *x, sl_u32 vip_id)
 {
 	struct installed *in = &x->mg[vip_id];
 
-	bpf_map_delete_elem(x->fd[M_MAGLEV], &vip_id);
+	clear_other_maglev(x, vip_id);
+	bpf_map_delete_elem(x->fd[maglev_map_of(in->m)], &vip_id);
 	free(in->table);
 	in->table = NULL;
 	in->m = 0;
@@ -610,7 +649,9 @@ static void remove_maglev(struct sl_xdp *x, sl_u32 vip_id)
 
 /*
  * Install the Maglev tables that differ from what is installed: grow
- * (M >= installed, or new) before the VIP entries change, !grow after.
+ * (M >= installed, new, or a table that changes maps) before the VIP
+ * entries change, !grow after, and then clear the slots of the maps the
+ * VIPs' tables left.
  */
 static int sync_maglev(struct sl_xdp *x, const struct sl_table_hdr *t,
 		       bool grow, char *err, size_t errlen)
@@ -623,8 +664,11 @@ static int sync_maglev(struct sl_xdp *x, const struct sl_table_hdr *t,
 	for (i = 0; i < t->n_vips && i < x->max_vips; i++) {
 		const struct sl_vip_entry *v = &vips[i];
 		struct installed *in = &x->mg[i];
+		bool moves = in->m && maglev_map_of(in->m) !=
+					      maglev_map_of(v->maglev_size);
 
-		if (v->maglev_size == 0 || (v->maglev_size >= in->m) != grow)
+		if (v->maglev_size == 0 ||
+		    (moves || v->maglev_size >= in->m) != grow)
 			continue;
 		if (in->m == v->maglev_size &&
 		    memcmp(in->table, mg + v->maglev_off,
@@ -635,6 +679,9 @@ static int sync_maglev(struct sl_xdp *x, const struct sl_table_hdr *t,
 		if (rc)
 			return rc;
 	}
+	for (i = 0; !grow && i < x->max_vips; i++)
+		if (x->mg[i].m)
+			clear_other_maglev(x, i);
 	return 0;
 }
 

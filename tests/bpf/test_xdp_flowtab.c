@@ -12,8 +12,10 @@
  * ways), so keys of one bucket are found by trying source ports.
  *
  * Also: sluiced's per-CPU cache of VIP lookups follows a republication,
- * and pinned maps of an older layout (the LRU flow_map of earlier
- * versions) are replaced with a log line rather than failing the load.
+ * a VIP's Maglev table moves between maglev_fixed_map and maglev_map when
+ * its size changes, and pinned maps of an older layout (the LRU flow_map
+ * of earlier versions) are replaced with a log line rather than failing
+ * the load.
  *
  * Needs root; exits 77 otherwise.
  */
@@ -472,6 +474,96 @@ static void test_vip_lookups_follow_a_republication(void **state)
 	sl_config_free(both);
 }
 
+/* ---- Maglev tables in two maps ---- */
+
+/* The config with web4 only, its Maglev table m entries. */
+static struct sl_config *config_m(unsigned int m)
+{
+	char web4[sizeof(vip_web4) + 32],
+		text[sizeof(config_head) + sizeof(web4) + 32], err[512];
+	struct sl_config *cfg;
+	size_t n = strlen(vip_web4);
+
+	/* vip_web4 ends with "); }": the table size goes before the "}". */
+	snprintf(web4, sizeof(web4), "%.*s table_size = %u; }", (int)(n - 1),
+		 vip_web4, m);
+	snprintf(text, sizeof(text), "%svips = (\n%s\n);\n", config_head, web4);
+	cfg = sl_config_load_string(text, "flowtab.conf", err, sizeof(err));
+	if (!cfg)
+		fail_msg("config: %s", err);
+	return cfg;
+}
+
+/* web4's entry in the published table. */
+static const struct sl_vip_entry *web4(void)
+{
+	const struct sl_shm_header *h = sl_xdp_tables(E.x);
+	const struct sl_table_hdr *t = sl_table_slot(h, h->gen);
+	sl_u32 i;
+
+	for (i = 0; i < t->n_vips; i++)
+		if (sl_table_vips(t)[i].addr.v4 == sl_htonl(VIP4))
+			return &sl_table_vips(t)[i];
+	fail_msg("web4 is not published");
+	return NULL;
+}
+
+/* Whether web4's slot in outer map `name` holds a table. */
+static bool has_table(const char *name)
+{
+	sl_u32 vip_id = web4()->id, map_id = 0;
+
+	return bpf_map_lookup_elem(sl_xdp_map_fd(E.x, name), &vip_id,
+				   &map_id) == 0;
+}
+
+/* A new flow from sport goes to Maglev's backend of the table published. */
+static void assert_new_flow_follows_maglev(sl_u16 sport)
+{
+	const struct sl_shm_header *h = sl_xdp_tables(E.x);
+	const struct sl_table_hdr *t = sl_table_slot(h, h->gen);
+	const struct sl_vip_entry *v = web4();
+	struct sl_flow_key k = key_of(sport);
+	sl_u32 id = sl_table_maglev(
+		t)[v->maglev_off + sl_flow_hash(&k, &E.seed) % v->maglev_size];
+	sl_be32 dst;
+	struct run r;
+
+	xmit(sport, SL_TCP_SYN, &r);
+	assert_int_equal(r.act, XDP_TX);
+	assert_int_equal(r.d.flow_misses, 1);
+	memcpy(&dst, r.out + 14 + 16, 4); /* the outer IPv4 destination */
+	assert_int_equal(dst, backend(id)->addr.v4);
+}
+
+/*
+ * A table of the default M is in maglev_fixed_map (its lookup inlined),
+ * any other in maglev_map; a VIP whose M changes moves between them and
+ * its new flows follow the new table, the old slot cleared.
+ */
+static void test_maglev_table_moves_between_maps_with_its_size(void **state)
+{
+	struct sl_config *small = config_m(251),
+			 *dflt = config_m(SL_XDP_MAGLEV_FIXED_M);
+
+	(void)state;
+	xt_apply(E.x, dflt, NULL, 0);
+	assert_true(has_table("maglev_fixed_map"));
+	assert_false(has_table("maglev_map"));
+	assert_new_flow_follows_maglev(6000);
+	xt_apply(E.x, small, NULL, 0);
+	assert_false(has_table("maglev_fixed_map"));
+	assert_true(has_table("maglev_map"));
+	assert_new_flow_follows_maglev(6001);
+	xt_apply(E.x, dflt, NULL, 0);
+	assert_true(has_table("maglev_fixed_map"));
+	assert_false(has_table("maglev_map"));
+	assert_new_flow_follows_maglev(6002);
+	xt_apply(E.x, E.cfg, NULL, 0);
+	sl_config_free(small);
+	sl_config_free(dflt);
+}
+
 /* ---- pinned maps of an older layout ---- */
 
 static char last_log[1024];
@@ -583,6 +675,9 @@ int main(void)
 			fresh),
 		cmocka_unit_test_setup(test_vip_lookups_follow_a_republication,
 				       fresh),
+		cmocka_unit_test_setup(
+			test_maglev_table_moves_between_maps_with_its_size,
+			fresh),
 		cmocka_unit_test(
 			test_pinned_lru_flow_map_of_an_older_run_is_replaced),
 	};
