@@ -18,7 +18,9 @@
  * Maglev tables that grow, are new or change maps, vip_map updates,
  * vip_map deletes, vip_gen_map bumped (the program's per-CPU caches of
  * vip_map answers expire), Maglev tables that shrink, the slots of the
- * maps tables left, Maglev tables of VIPs that are gone. A table is in
+ * maps tables left (after a first install over pinned maps, only once
+ * our program is attached: a previous run's may read them until then),
+ * Maglev tables of VIPs that are gone. A table is in
  * maglev_fixed_map when its M is SL_XDP_MAGLEV_FIXED_M, else in
  * maglev_map (bpf/maps.h). So a VIP key is only ever visible with a
  * Maglev table, in the map its M names, whose size covers that M, and a
@@ -91,9 +93,12 @@ static const char *const map_names[M_COUNT] = {
  * SL_XDP_MAGLEV_FIXED_M, else in maglev_map.
  */
 struct installed {
-	sl_u32 m;	  /* 0: nothing */
-	sl_u32 *table;	  /* copy of what was written, m entries */
-	bool clear_other; /* the other map's slot may hold an older table */
+	sl_u32 m;      /* 0: nothing */
+	sl_u32 *table; /* copy of what was written, m entries */
+	/* The other map's slot may hold an older table: it moved maps, or
+	 * it is a first install (pinned maps of a previous run). */
+	bool clear_other;
+	bool first;
 };
 
 struct sl_xdp {
@@ -612,22 +617,27 @@ static int install_maglev(struct sl_xdp *x, sl_u32 vip_id, const sl_u32 *table,
 		return -errno;
 	}
 	memcpy(copy, table, (size_t)m * sizeof(*copy));
-	/* Not known to be empty: a first install (pinned maps of a previous
-	 * run) or one that changed maps. */
-	if (!in->m || maglev_map_of(in->m) != maglev_map_of(m))
+	if (!in->m || maglev_map_of(in->m) != maglev_map_of(m)) {
 		in->clear_other = true;
+		in->first = !in->m;
+	}
 	free(in->table);
 	in->table = copy;
 	in->m = m;
 	return 0;
 }
 
-/* The slot of the map that does not hold the VIP's table, if need be. */
+/*
+ * The slot of the map that does not hold the VIP's table, if need be.
+ * After a first install only once our program is attached: until then a
+ * previous run's program may run, and one of an older sluiced knows only
+ * maglev_map.
+ */
 static void clear_other_maglev(struct sl_xdp *x, sl_u32 vip_id)
 {
 	struct installed *in = &x->mg[vip_id];
 
-	if (!in->clear_other)
+	if (!in->clear_other || (in->first && !x->n_if))
 		return;
 	/* ENOENT when it was empty already. */
 	bpf_map_delete_elem(
@@ -636,15 +646,17 @@ static void clear_other_maglev(struct sl_xdp *x, sl_u32 vip_id)
 	in->clear_other = false;
 }
 
+/* After the VIP's entries are gone: both maps' slots. */
 static void remove_maglev(struct sl_xdp *x, sl_u32 vip_id)
 {
 	struct installed *in = &x->mg[vip_id];
 
-	clear_other_maglev(x, vip_id);
-	bpf_map_delete_elem(x->fd[maglev_map_of(in->m)], &vip_id);
+	bpf_map_delete_elem(x->fd[M_MAGLEV], &vip_id);
+	bpf_map_delete_elem(x->fd[M_MAGLEVF], &vip_id);
 	free(in->table);
 	in->table = NULL;
 	in->m = 0;
+	in->clear_other = false;
 }
 
 /*

@@ -13,9 +13,10 @@
  *
  * Also: sluiced's per-CPU cache of VIP lookups follows a republication,
  * a VIP's Maglev table moves between maglev_fixed_map and maglev_map when
- * its size changes, and pinned maps of an older layout (the LRU flow_map
- * of earlier versions) are replaced with a log line rather than failing
- * the load.
+ * its size changes (a restart over pinned maps leaves the previous run's
+ * slot until attached), and pinned maps of an older layout (the LRU
+ * flow_map of earlier versions) are replaced with a log line rather than
+ * failing the load.
  *
  * Needs root; exits 77 otherwise.
  */
@@ -494,10 +495,10 @@ static struct sl_config *config_m(unsigned int m)
 	return cfg;
 }
 
-/* web4's entry in the published table. */
-static const struct sl_vip_entry *web4(void)
+/* web4's entry in the table x published. */
+static const struct sl_vip_entry *web4_of(const struct sl_xdp *x)
 {
-	const struct sl_shm_header *h = sl_xdp_tables(E.x);
+	const struct sl_shm_header *h = sl_xdp_tables(x);
 	const struct sl_table_hdr *t = sl_table_slot(h, h->gen);
 	sl_u32 i;
 
@@ -508,13 +509,18 @@ static const struct sl_vip_entry *web4(void)
 	return NULL;
 }
 
-/* Whether web4's slot in outer map `name` holds a table. */
+/* Whether web4's slot in x's outer map `name` holds a table. */
+static bool has_table_of(const struct sl_xdp *x, const char *name)
+{
+	sl_u32 vip_id = web4_of(x)->id, map_id = 0;
+
+	return bpf_map_lookup_elem(sl_xdp_map_fd(x, name), &vip_id, &map_id) ==
+	       0;
+}
+
 static bool has_table(const char *name)
 {
-	sl_u32 vip_id = web4()->id, map_id = 0;
-
-	return bpf_map_lookup_elem(sl_xdp_map_fd(E.x, name), &vip_id,
-				   &map_id) == 0;
+	return has_table_of(E.x, name);
 }
 
 /* A new flow from sport goes to Maglev's backend of the table published. */
@@ -522,7 +528,7 @@ static void assert_new_flow_follows_maglev(sl_u16 sport)
 {
 	const struct sl_shm_header *h = sl_xdp_tables(E.x);
 	const struct sl_table_hdr *t = sl_table_slot(h, h->gen);
-	const struct sl_vip_entry *v = web4();
+	const struct sl_vip_entry *v = web4_of(E.x);
 	struct sl_flow_key k = key_of(sport);
 	sl_u32 id = sl_table_maglev(
 		t)[v->maglev_off + sl_flow_hash(&k, &E.seed) % v->maglev_size];
@@ -655,6 +661,60 @@ static void test_pinned_lru_flow_map_of_an_older_run_is_replaced(void **state)
 	rmdir(root);
 }
 
+/*
+ * Restarted over pinned maps, sluiced installs a default-M table in
+ * maglev_fixed_map, but leaves the VIP's slot of maglev_map, where the
+ * program of a previous (older) run looks, until its own program is
+ * attached.
+ */
+static void test_previous_runs_maglev_slot_is_kept_until_attached(void **state)
+{
+	char root[] = "/tmp/sl-xdp-pins-XXXXXX", pins[128], tables[128];
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
+	struct sl_xdp_opts o;
+	struct sl_xdp *x;
+	char err[512];
+	sl_u32 vip_id;
+	int inner;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	if (mount("bpf", root, "bpf", 0, NULL)) {
+		rmdir(root);
+		skip();
+	}
+	snprintf(pins, sizeof(pins), "%s/flowtab", root);
+	assert_int_equal(mkdir(pins, 0700), 0);
+	snprintf(tables, sizeof(tables), "%s/tables-restart", E.dir);
+	sl_xdp_opts_default(&o);
+	o.pin_dir = pins;
+	o.tables_path = tables;
+	o.conf.use_fib = 0;
+	x = sl_xdp_new(E.cfg, &o, err, sizeof(err));
+	if (!x)
+		fail_msg("%s", err);
+	xt_apply(x, E.cfg, NULL, 0);
+	/* An older sluiced's table for web4, in the map it knew. */
+	vip_id = web4_of(x)->id;
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "old", 4, 4, 251, &mo);
+	assert_true(inner >= 0);
+	assert_int_equal(bpf_map_update_elem(sl_xdp_map_fd(x, "maglev_map"),
+					     &vip_id, &inner, BPF_ANY),
+			 0);
+	close(inner);
+	sl_xdp_free(x, false, false);
+	x = sl_xdp_new(E.cfg, &o, err, sizeof(err));
+	if (!x)
+		fail_msg("%s", err);
+	assert_true(sl_xdp_reused(x));
+	xt_apply(x, E.cfg, NULL, 0);
+	assert_true(has_table_of(x, "maglev_fixed_map"));
+	assert_true(has_table_of(x, "maglev_map"));
+	sl_xdp_free(x, false, true);
+	umount(root);
+	rmdir(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -680,6 +740,8 @@ int main(void)
 			fresh),
 		cmocka_unit_test(
 			test_pinned_lru_flow_map_of_an_older_run_is_replaced),
+		cmocka_unit_test(
+			test_previous_runs_maglev_slot_is_kept_until_attached),
 	};
 
 	xt_require_root("test_xdp_flowtab");
