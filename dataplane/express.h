@@ -213,26 +213,41 @@ static SL_ALWAYS_INLINE void fx_match(const struct sl_flowtab *ft,
 }
 
 /*
+ * What the express path keeps of a flow in its entry, in the IPv4 key's
+ * spare words 1 and 3 (struct sl_flow_entry): the outer IPv4 source and
+ * destination as the header holds them (encap4()'s third word), and GUE's
+ * source port. Valid while the entry's fx_gen is the burst's.
+ */
+#define FX_CACHE_W3 1  /* key word: outer source | destination << 32 */
+#define FX_CACHE_GUE 3 /* key word: GUE source port (its low 16 bits) */
+
+/*
  * flow_valid() for an entry whose backend is IPv4 and UP: that backend
  * still has the entry's identity (epoch) and serves the packet's VIP vid,
  * as does the entry. Its family, state and epoch are one word (the port in
- * between does not matter).
+ * between does not matter). Then the entry's cache is filled, for this
+ * generation's table and parameters.
  */
 static SL_ALWAYS_INLINE bool fx_valid(const struct fp_burst *bc,
-				      const struct sl_flow_entry *e, sl_u32 vid)
+				      struct sl_flow_entry *e, sl_u32 vid)
 {
+	sl_u64_any *k = (sl_u64_any *)&e->key;
 	const struct sl_backend_entry *be;
-	sl_u32 id = e->backend_id;
+	sl_u32 id = e->backend_id, src;
 	sl_u64 bw;
 
 	if (id >= bc->n_backends || e->vip_id != vid)
 		return false;
 	be = &bc->bes[id];
 	memcpy(&bw, &be->family, 8);
-	return (bw & 0xffffffff0000ffffull) ==
-		       (SL_AF_INET | SL_BACKEND_UP << 8 |
-			(sl_u64)e->epoch << 32) &&
-	       be->vip_id == vid;
+	if ((bw & 0xffffffff0000ffffull) != (SL_AF_INET | SL_BACKEND_UP << 8 |
+					     (sl_u64)e->epoch << 32) ||
+	    be->vip_id != vid)
+		return false;
+	src = sl_htonl(bc->src4_net | ((sl_u32)e->flow_hash & bc->src4_host));
+	k[FX_CACHE_W3] = src | (sl_u64)be->addr.v4 << 32;
+	k[FX_CACHE_GUE] = sl_encap_gue_sport(e->flow_hash);
+	return true;
 }
 
 /*
@@ -252,12 +267,11 @@ static SL_ALWAYS_INLINE bool fx_forward(const struct fp_burst *bc,
 {
 	struct sl_flow_entry *e = fx->e[i];
 	const struct fx_meta *x = &fx->meta[i];
-	const struct sl_backend_entry *be;
-	sl_u32 id, vid = x->vid, seen, src;
-	sl_u64 hash, w2, w3;
+	sl_u32 id, vid = x->vid, seen;
+	sl_u64 w2, w3;
 	sl_u8 *frame;
 
-	/* An entry whose word 4 says IPv4 has zero words 1 and 3 (flow.h). */
+	/* An IPv4 key is words 0, 2 and 4 (struct sl_flow_entry). */
 	if (!e || ((const sl_u64_any *)&e->key)[0] != fx->w0[i] ||
 	    ((const sl_u64_any *)&e->key)[2] != fx->w2[i] ||
 	    ((const sl_u64_any *)&e->key)[4] != fx->w4[i])
@@ -273,15 +287,13 @@ static SL_ALWAYS_INLINE bool fx_forward(const struct fp_burst *bc,
 		e->fx_gen = bc->fx_gen;
 	}
 	id = e->backend_id;
-	be = &bc->bes[id];
 
 	if (seen != bc->now)
 		*fx->seen[i] = bc->now; /* sl_flowtab_touch() */
-	/* encap4(): the addresses and the checksum; stage 1 did the rest. */
-	hash = e->flow_hash;
+	/* encap4(): the addresses (the entry's cache) and the checksum;
+	 * stage 1 did the rest. */
 	frame = fx->frame[i];
-	src = sl_htonl(bc->src4_net | ((sl_u32)hash & bc->src4_host));
-	w3 = src | (sl_u64)be->addr.v4 << 32;
+	w3 = ((const sl_u64_any *)&e->key)[FX_CACHE_W3];
 	w2 = x->ttl | (sl_u64)csum_fold64(csum_add64(fx->sum0[i], w3)) << 16;
 	memcpy(frame, bc->eth4, 16);
 	memcpy(frame + 14, &fx->ip0[i], 8);
@@ -289,7 +301,8 @@ static SL_ALWAYS_INLINE bool fx_forward(const struct fp_burst *bc,
 	memcpy(frame + 14 + 12, &w3, 8);
 	if (x->enc != 20) {
 		/* GUE: its source port from the flow hash. */
-		sl_u64 u = fx->udph[i] | sl_encap_gue_sport(hash);
+		sl_u64 u = fx->udph[i] |
+			   (sl_u16)((const sl_u64_any *)&e->key)[FX_CACHE_GUE];
 
 		memcpy(frame + 14 + 20, &u, 8);
 	}

@@ -31,6 +31,13 @@
 
 #define SL_FT_WAYS 8
 
+/*
+ * A remembered flow. An IPv4 flow's key is its words 0, 2 and 4 (flow.h:
+ * 1 and 3 of an IPv4 key are zero); in the entry those two words are the
+ * express path's to keep what it computed for the flow, valid while
+ * fx_gen holds (express.h, fx_valid()): lookups compare only the key
+ * proper (sl_flowtab_key_eq()).
+ */
 struct sl_flow_entry {
 	struct sl_flow_key key;
 	sl_u32 backend_id;
@@ -152,10 +159,18 @@ static SL_ALWAYS_INLINE bool sl_flowtab_expired(const struct sl_flowtab *ft,
 	return now - seen > timeout;
 }
 
-static SL_ALWAYS_INLINE bool sl_flow_key_eq(const struct sl_flow_key *a,
-					    const struct sl_flow_key *b)
+/*
+ * Does entry key a hold lookup key b? An IPv4 key is words 0, 2 and 4
+ * (struct sl_flow_entry); the family, in word 4, tells b's kind, and
+ * word 4 must match anyway.
+ */
+static SL_ALWAYS_INLINE bool sl_flowtab_key_eq(const struct sl_flow_key *a,
+					       const struct sl_flow_key *b)
 {
 	const sl_u64_any *x = (const sl_u64_any *)a, *y = (const sl_u64_any *)b;
+
+	if (b->family == SL_AF_INET)
+		return ((x[0] ^ y[0]) | (x[2] ^ y[2]) | (x[4] ^ y[4])) == 0;
 #if defined(__SSE2__)
 	__m128i e = _mm_and_si128(
 		_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)x),
@@ -247,7 +262,7 @@ sl_flowtab_lookup(struct sl_flowtab *ft, const struct sl_flow_key *key,
 	unsigned int m;
 
 	if (way >= 0 && bk->sig[way] == sig &&
-	    sl_flow_key_eq(&ft->entries[b * SL_FT_WAYS + way].key, key)) {
+	    sl_flowtab_key_eq(&ft->entries[b * SL_FT_WAYS + way].key, key)) {
 		if (sl_flowtab_expired(ft, sig, bk->seen[way], now))
 			return NULL;
 		sl_flowtab_touch(bk, (unsigned int)way, now);
@@ -258,7 +273,7 @@ sl_flowtab_lookup(struct sl_flowtab *ft, const struct sl_flow_key *key,
 		struct sl_flow_entry *e;
 
 		e = &ft->entries[b * SL_FT_WAYS + w];
-		if (!sl_flow_key_eq(&e->key, key))
+		if (!sl_flowtab_key_eq(&e->key, key))
 			continue;
 		if (sl_flowtab_expired(ft, sig, bk->seen[w], now))
 			return NULL;
@@ -292,8 +307,8 @@ sl_flowtab_insert(struct sl_flowtab *ft, const struct sl_flow_key *key,
 		}
 		if (sl_flowtab_expired(ft, bk->sig[w], bk->seen[w], now) ||
 		    (bk->sig[w] == sig &&
-		     sl_flow_key_eq(&ft->entries[b * SL_FT_WAYS + w].key,
-				    key))) {
+		     sl_flowtab_key_eq(&ft->entries[b * SL_FT_WAYS + w].key,
+				       key))) {
 			pick = w;
 			goto take;
 		}
