@@ -97,22 +97,26 @@ fx_stage1_512(const struct fx_ctx *c, struct sl_mbuf *const *pkts,
 	const __m512i oct_lo = _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0);
 	const __m512i oct_hi = _mm512_set_epi64(15, 14, 13, 12, 7, 6, 5, 4);
 	const __m512i lo32 = _mm512_set1_epi64(0xffffffff);
+	/* Each group of eight frames' header words, transposed, and its
+	 * lengths and offsets. */
+	struct {
+		__m512i v[5], len, off, data;
+		__mmask8 single;
+	} in[SL_FP_BURST_MAX / 8];
 	__m512i sum = _mm512_setzero_si512();
 	sl_u64 slow = 0;
-	unsigned int i, j;
+	unsigned int i, j, g;
 
-	for (i = 0; i + 8 <= n; i += 8) {
+	/* The loads, for all groups of eight first: each group's work then
+	 * does not wait on its own loads (the loads of the next are already
+	 * in flight). */
+	for (g = 0, i = 0; i + 8 <= n; i += 8, g++) {
 		__m512i r[8], len = _mm512_setzero_si512();
 		__m512i a[4], b[4], q01, q23, q45, q67, e03, e47;
-		__m512i v1, v2, v3, v4, v5, h0, h1, tot, proto, src, dst, q;
-		__m512i key, w4, idx, mkey, meta, h, ih, badr, enc, ip0, x, y;
-		__m512i ttl;
 		__m512i off = _mm512_setzero_si512();
 		__m512i data = _mm512_setzero_si512();
 		unsigned int single =
 			0; /* bit j: packet i + j is one segment */
-		sl_u64 addr[8];
-		__mmask8 ok, hit;
 
 		for (j = 0; j < 8; j++) {
 			const struct sl_mbuf *m = pkts[i + j];
@@ -148,11 +152,25 @@ fx_stage1_512(const struct fx_ctx *c, struct sl_mbuf *const *pkts,
 		q67 = _mm512_permutex2var_epi64(a[2], quad_hi, a[3]);
 		e03 = _mm512_permutex2var_epi64(b[0], quad_lo, b[1]);
 		e47 = _mm512_permutex2var_epi64(b[2], quad_lo, b[3]);
-		v1 = _mm512_permutex2var_epi64(q01, oct_lo, q45);
-		v2 = _mm512_permutex2var_epi64(q01, oct_hi, q45);
-		v3 = _mm512_permutex2var_epi64(q23, oct_lo, q67);
-		v4 = _mm512_permutex2var_epi64(q23, oct_hi, q67);
-		v5 = _mm512_permutex2var_epi64(e03, oct_lo, e47);
+		in[g].v[0] = _mm512_permutex2var_epi64(q01, oct_lo, q45);
+		in[g].v[1] = _mm512_permutex2var_epi64(q01, oct_hi, q45);
+		in[g].v[2] = _mm512_permutex2var_epi64(q23, oct_lo, q67);
+		in[g].v[3] = _mm512_permutex2var_epi64(q23, oct_hi, q67);
+		in[g].v[4] = _mm512_permutex2var_epi64(e03, oct_lo, e47);
+		in[g].len = len;
+		in[g].off = off;
+		in[g].data = data;
+		in[g].single = (__mmask8)single;
+	}
+	for (g = 0, i = 0; i + 8 <= n; i += 8, g++) {
+		__m512i v1 = in[g].v[0], v2 = in[g].v[1], v3 = in[g].v[2];
+		__m512i v4 = in[g].v[3], v5 = in[g].v[4], len = in[g].len;
+		__m512i off = in[g].off, data = in[g].data;
+		__m512i h0, h1, tot, proto, src, dst, q;
+		__m512i key, w4, idx, mkey, meta, h, ih, badr, enc, ip0, x, y;
+		__m512i ttl;
+		sl_u64 addr[8];
+		__mmask8 ok, hit;
 
 		/* Bytes 12..19 and 20..27, as fx_classify()'s h0 and h1. */
 		h0 = _mm512_or_si512(_mm512_srli_epi64(v1, 32),
@@ -160,7 +178,7 @@ fx_stage1_512(const struct fx_ctx *c, struct sl_mbuf *const *pkts,
 		h1 = _mm512_or_si512(_mm512_srli_epi64(v2, 32),
 				     _mm512_slli_epi64(v3, 32));
 		ok = _mm512_mask_cmpge_epu64_mask(
-			(__mmask8)single, len, _mm512_set1_epi64(FX_MIN_LEN));
+			in[g].single, len, _mm512_set1_epi64(FX_MIN_LEN));
 		ok &= fx512_frame_ok(len, h0, h1, v4, v5, &tot, &proto);
 
 		/* Source address (bytes 26..29), then bytes 30..37:
