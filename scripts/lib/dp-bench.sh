@@ -16,7 +16,9 @@
 #       (sl_memif_gen_start) -> sluice-dp on a net_memif client port; the
 #       encapsulated packets go back over the memif and the generator drops
 #       them.
-#   Both print one line of key=value pairs on stdout (dp-stats.py's, plus
+#   sl_dp_testpmd PCAP / sl_dp_testpmd_memif   the testpmd macswap
+#       baselines of the two, on the same harness, measured the same way.
+#   All print one line of key=value pairs on stdout (dp-stats.py's, plus
 #   ft_bytes= and ft_entries= from sluice-dp's log and exit= its exit line)
 #   and diagnostics on stderr.
 #
@@ -157,32 +159,29 @@ sl_dp_run() {
 		--mbufs $((n + 16384)) --mbuf-size "$mbsz"
 }
 
-# sl_dp_testpmd PCAP: the baseline of sl_dp_run, measured the same way.
-# The command line is sl_testpmd_baseline's (dpdk-bench.sh): net_pcap ->
-# macswap -> net_null on SL_BENCH_RX_CPU, the same mbuf pool; the rate is
-# read over telemetry (/ethdev/stats) by dp-stats.py with the same warm-up
-# and samples as sluice-dp's, with the forwarding thread's CPU time. Adds
-# log_mpps=, testpmd's own median Rx-pps, as a cross-check.
-sl_dp_testpmd() {
-	local pcap=$1 dir prefix log n len mbufs mbsz pid stats rc lm
-	pcap=$(readlink -f "$pcap") || return 1
-	read -r n len <<<"$(sl_pcap_info "$pcap")" || return 1
-	mbufs=$((n + 16384))
-	mbsz=$(((len + 128 + 63) / 64 * 64))
-	[ "$mbsz" -ge 256 ] || mbsz=256
-	dir=$(sl__bench_dir) || return 1
+# sl__testpmd_go LOG EAL-ARGS... -- TESTPMD-ARGS...: testpmd macswap with
+# one forwarding lcore, measured by dp-stats.py over telemetry
+# (/ethdev/stats) with the same warm-up and samples as sluice-dp's and the
+# forwarding thread's CPU time. Adds log_mpps=, testpmd's own median
+# Rx-pps, as a cross-check, and tx_dropped=, the packets testpmd's final
+# statistics count as TX-dropped (a TX ring that was full: telemetry does
+# not count them).
+sl__testpmd_go() {
+	local log=$1 prefix pid stats rc lm td
+	shift
+	local eal=() ours=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		eal+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	ours=("$@")
 	prefix=$(sl__prefix base)
-	log=$dir/testpmd-$(basename "$pcap" .pcap)-macswap.log
 	# shellcheck disable=SC2086
 	timeout -s INT -k 10 $((SL_DP_WARMUP + SL_BENCH_SECONDS + 120)) \
-		"$SL_TESTPMD" -l "$SL_BENCH_MAIN_CPU,$SL_BENCH_RX_CPU" \
-		--main-lcore "$SL_BENCH_MAIN_CPU" --no-pci --file-prefix "$prefix" \
-		${SL_BENCH_EAL_ARGS:-} \
-		--vdev "net_pcap0,rx_pcap=$pcap,infinite_rx=1" \
-		--vdev net_null0,no-rx=1 -- \
-		--forward-mode=macswap --nb-cores=1 \
-		--total-num-mbufs="$mbufs" --mbuf-size="$mbsz" \
-		--stats-period 1 >"$log" 2>&1 &
+		"$SL_TESTPMD" "${eal[@]}" --no-pci --file-prefix "$prefix" \
+		${SL_BENCH_EAL_ARGS:-} -- --forward-mode=macswap --nb-cores=1 \
+		"${ours[@]}" --stats-period 1 >"$log" 2>&1 &
 	pid=$!
 	SL_BENCH_PIDS+=("$pid")
 	stats=$(taskset -c "$SL_BENCH_MAIN_CPU" timeout $((SL_DP_WARMUP + SL_BENCH_SECONDS + 100)) \
@@ -193,13 +192,43 @@ sl_dp_testpmd() {
 	wait "$pid" 2>/dev/null || true
 	sl__prefix_cleanup "$prefix"
 	if [ $rc -ne 0 ] || [ -z "$stats" ] || ! sl__ran_mode "$log" macswap; then
-		echo "dp-bench: testpmd macswap on $pcap gave no rate; see $log:" >&2
+		echo "dp-bench: testpmd macswap gave no rate; see $log:" >&2
 		grep -iE 'error|cause|fail|cannot' "$log" | head -5 >&2
 		return 1
 	fi
 	lm=$(sl_testpmd_log_mpps "$log" 0 Rx) || lm=nan
-	echo "dp-bench: testpmd macswap $(basename "$pcap"): $stats log_mpps=$lm" >&2
-	echo "$stats log_mpps=$lm"
+	td=$(sed -n 's/.*TX-dropped: *\([0-9]*\).*/\1/p' "$log" | tail -1)
+	echo "dp-bench: testpmd macswap ($(basename "$log" .log)): $stats log_mpps=$lm" \
+		"tx_dropped=${td:-?}" >&2
+	echo "$stats log_mpps=$lm tx_dropped=${td:-?}"
+}
+
+# sl_dp_testpmd PCAP: the baseline of sl_dp_run. The command line is
+# sl_testpmd_baseline's (dpdk-bench.sh): net_pcap -> macswap -> net_null on
+# SL_BENCH_RX_CPU, the same mbuf pool.
+sl_dp_testpmd() {
+	local pcap=$1 dir n len mbsz
+	pcap=$(readlink -f "$pcap") || return 1
+	read -r n len <<<"$(sl_pcap_info "$pcap")" || return 1
+	mbsz=$(((len + 128 + 63) / 64 * 64))
+	[ "$mbsz" -ge 256 ] || mbsz=256
+	dir=$(sl__bench_dir) || return 1
+	sl__testpmd_go "$dir/testpmd-$(basename "$pcap" .pcap)-macswap.log" \
+		-l "$SL_BENCH_MAIN_CPU,$SL_BENCH_RX_CPU" --main-lcore "$SL_BENCH_MAIN_CPU" \
+		--vdev "net_pcap0,rx_pcap=$pcap,infinite_rx=1" --vdev net_null0,no-rx=1 -- \
+		--total-num-mbufs=$((n + 16384)) --mbuf-size="$mbsz"
+}
+
+# sl_dp_testpmd_memif: the baseline of sl_dp_run_memif, behind the running
+# generator (sl_memif_gen_start): testpmd macswap one-armed on the memif
+# client port (it sends back over the memif, as sluice-dp does), the same
+# lcores, measured as sl_dp_testpmd is.
+sl_dp_testpmd_memif() {
+	local dir
+	dir=$(sl__bench_dir) || return 1
+	sl__testpmd_go "$dir/memif-rx-macswap-from-${SL_MEMIF_GEN_SRC:-other}.log" \
+		--lcores "0@$SL_BENCH_GEN_CPU,1@$SL_BENCH_RX_CPU" \
+		--vdev "$(sl_memif_client_vdev)" -- --total-num-mbufs=16384
 }
 
 # sl_dp_run_memif CONF: behind sl_memif_gen_start; lcores as the memif

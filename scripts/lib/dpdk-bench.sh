@@ -1,41 +1,33 @@
 # shellcheck shell=bash
-# dpdk-bench.sh: testpmd baselines for scripts/bench.sh, which sources this
-# file; it only defines functions and never exits.
+# dpdk-bench.sh: the testpmd side of the harness of scripts/bench.sh dpdk,
+# which sources this file (and dp-bench.sh after it); it only defines
+# functions and never exits. dp-bench.sh runs the testpmd baselines and
+# sluice-dp and measures both over telemetry.
 #
-# Every function prints its result (Mpps, 3 decimals) alone on stdout and its
-# diagnostics on stderr, so callers can write  mpps=$(sl_testpmd_baseline f).
-#
-#   sl_testpmd_baseline PCAP [MODE]   one forwarding core: net_pcap (replayed
-#       forever from memory) -> MODE (default macswap) -> net_null. net_pcap
-#       makes packets as fast as the core pulls them, so port 0's RX rate is
-#       the forwarding rate.
-#   sl_testpmd_flowgen_memif [SOURCE] two processes over net_memif: a
-#       generator (SOURCE: "flowgen" (default), "flowgen:N" flows, or a pcap
-#       replayed with forward mode io) and a testpmd macswap receiver; prints
-#       the receiver's RX rate.
 #   sl_memif_gen_start SOURCE / sl_memif_gen_stop / sl_memif_client_vdev
-#       the same generator alone, to put another receiver (sluice-dp) behind
-#       it: sl_memif_gen_start f.pcap; sluice-dp ... --vdev "$(sl_memif_client_vdev)"
-#       pinned to $SL_BENCH_RX_CPU; sl_memif_gen_stop.
-#       Call sl_memif_gen_start in the current shell, not inside $(...), so
-#       that its variables (SL_MEMIF_SOCK, the pid) stay set for the others.
+#       a generator process: testpmd io forwarding a pcap SOURCE (net_pcap,
+#       replayed forever from memory; bench.sh uses sl-pcapgen's) into a
+#       net_memif server port on
+#       SL_BENCH_GEN_CPU, so a receiver (sluice-dp, or testpmd as its
+#       baseline) can sit behind it on SL_BENCH_RX_CPU with
+#       --vdev "$(sl_memif_client_vdev)". What the receiver sends back over
+#       the memif goes to the pcap port, which frees it. Call
+#       sl_memif_gen_start in the current shell, not inside $(...), so that
+#       its variables (SL_MEMIF_SOCK, the pid) stay set for the others;
+#       sl_memif_gen_stop prints the generator's median TX rate (Mpps).
+#       SOURCE "flowgen" or "flowgen:N" runs testpmd's flowgen instead:
+#       60-byte UDP frames from 198.18.0.1 to 198.18.0.2+N (N flows,
+#       default 1024), which is no VIP, so only for a testpmd receiver.
+#   sl_pcap_info PCAP          "PACKETS MAXLEN" of a pcap, to size pools.
+#   sl_testpmd_log_mpps LOG [PORT [Rx|Tx [NONZERO]]]   the median of the
+#       per-second rates testpmd printed (--stats-period 1).
 #   sl_dpdk_bench_cleanup   stops what these functions started and removes
 #       their hugepage files; call it from the caller's EXIT trap.
 #
-# Traffic: flowgen sends 60-byte UDP frames (--txpkts=64; testpmd takes the
-# FCS off) from 198.18.0.1 to 198.18.0.2+N, which is no VIP: a sluice-dp
-# receiver needs a pcap SOURCE from tests/tools/sl-pcapgen instead.
 # Memory: net_pcap holds every packet of the file in an mbuf of testpmd's
 # pool, so the pool is sized from the file (packets + 16k, data room
 # rounded up from the largest frame, at least 256 B): 1M 60-byte packets
 # take about 500 MB of hugepages.
-#
-# Rates come from testpmd's periodic "Rx-pps" (--stats-period 1, measured by
-# testpmd with the TSC over each period); the first sample (always 0) is
-# skipped and the median of the rest is printed, so a period disturbed by a
-# neighbour on a shared machine does not move the result. The run lasts
-# SL_BENCH_SECONDS samples after forwarding starts, then testpmd gets SIGINT
-# and prints its final statistics; every process also runs under `timeout`.
 #
 # Environment (defaults):
 #   SL_BENCH_SECONDS=5      samples per measurement
@@ -47,9 +39,6 @@
 #   SL_BENCH_EAL_ARGS       extra EAL arguments for every DPDK process of the
 #                           harness, testpmd and sluice-dp alike (e.g.
 #                           --no-huge -m 2048)
-#   SL_MEMIF_RX_TX_VDEV=net_null0,no-rx=1   the memif receiver's second port;
-#                           set it empty for a one-armed receiver that sends
-#                           back over the memif (as sluice-dp does)
 #
 # CPU layout, found on a 2-CPU VM: testpmd needs a main lcore plus a
 # forwarding lcore. The baseline uses -l 0-1 (main 0, forwarding 1). The two
@@ -149,79 +138,10 @@ sl_testpmd_log_mpps() {
 		}' "$log"
 }
 
-# All Rx-pps samples of a port, in Mpps, for the report on stderr.
-sl__samples() {
-	awk -v want="$2" -v key="${3:-Rx}-pps:" '
-		/NIC statistics for port/ { p = $6 + 0; next }
-		$1 == key && p == want { printf "%s%.2f", sep, $2 / 1e6; sep = " " }
-		END { print "" }' "$1"
-}
-
-# Number of stats blocks printed so far for port 0.
-sl__nblocks() {
-	local n
-	n=$(grep -c 'NIC statistics for port 0 ' "$1" 2>/dev/null) || true
-	echo "${n:-0}"
-}
-
 # True when testpmd's LOG shows that it forwarded in MODE (an unknown mode
 # only draws a warning and testpmd falls back to io).
 sl__ran_mode() {
 	grep -q "^$2 packet forwarding - ports=" "$1" 2>/dev/null
-}
-
-# Waits until LOG holds SECONDS+1 stats blocks (or PID exits, or the deadline
-# passes), then sends SIGINT to PID (a `timeout`, which passes it on).
-sl__sample_then_stop() {
-	local pid=$1 log=$2 want=$(($3 + 1)) deadline=$((SECONDS + $3 + 60))
-	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
-		[ "$(sl__nblocks "$log")" -ge "$want" ] && break
-		sleep 0.2
-	done
-	kill -INT "$pid" 2>/dev/null || true
-	wait "$pid"
-}
-
-# sl_testpmd_baseline PCAP [MODE]
-sl_testpmd_baseline() {
-	local pcap=$1 mode=${2:-macswap} dir prefix log info n len mbufs mbsz rc mpps
-	[ -n "$pcap" ] || { echo "usage: sl_testpmd_baseline PCAP [MODE]" >&2; return 2; }
-	pcap=$(readlink -f "$pcap") || return 1
-	info=$(sl_pcap_info "$pcap") || return 1
-	read -r n len <<<"$info"
-	# net_pcap keeps every packet of the file in an mbuf of this pool.
-	mbufs=$((n + 16384))
-	mbsz=$(((len + 128 + 63) / 64 * 64))
-	[ "$mbsz" -ge 256 ] || mbsz=256
-	dir=$(sl__bench_dir) || return 1
-	prefix=$(sl__prefix base)
-	log=$dir/testpmd-$(basename "$pcap" .pcap)-$mode.log
-	# shellcheck disable=SC2086
-	timeout -s INT -k 10 $((SL_BENCH_SECONDS + 90)) \
-		"$SL_TESTPMD" -l "$SL_BENCH_MAIN_CPU,$SL_BENCH_RX_CPU" \
-		--main-lcore "$SL_BENCH_MAIN_CPU" --no-pci --file-prefix "$prefix" \
-		${SL_BENCH_EAL_ARGS:-} \
-		--vdev "net_pcap0,rx_pcap=$pcap,infinite_rx=1" \
-		--vdev net_null0,no-rx=1 -- \
-		--forward-mode="$mode" --nb-cores=1 \
-		--total-num-mbufs="$mbufs" --mbuf-size="$mbsz" \
-		--stats-period 1 >"$log" 2>&1 &
-	SL_BENCH_PIDS+=($!)
-	sl__sample_then_stop $! "$log" "$SL_BENCH_SECONDS" && rc=0 || rc=$?
-	sl__prefix_cleanup "$prefix"
-	if ! sl__ran_mode "$log" "$mode"; then
-		echo "dpdk-bench: testpmd did not forward in mode $mode; see $log" >&2
-		return 1
-	fi
-	mpps=$(sl_testpmd_log_mpps "$log" 0 Rx) || true
-	if [ "$mpps" = nan ]; then
-		echo "dpdk-bench: testpmd $mode on $pcap gave no rate (rc $rc); see $log:" >&2
-		grep -iE 'error|cause|fail|cannot' "$log" | head -5 >&2
-		return 1
-	fi
-	echo "dpdk-bench: testpmd $mode, $(basename "$pcap") ($n pkts, <= $len B):" \
-		"Rx-pps samples $(sl__samples "$log" 0) Mpps; median $mpps" >&2
-	echo "$mpps"
 }
 
 # The vdev string a receiver uses to reach the running generator.
@@ -293,54 +213,14 @@ sl_memif_gen_stop() {
 		sleep 0.1
 	done
 	wait "$SL_MEMIF_GEN_PID" 2>/dev/null || true
+	# net_memif of DPDK 22.11 unmaps a connection's rings while the other
+	# side's forwarding thread may still be in its burst function: the
+	# generator (the server) now and then dies of SIGSEGV once its client
+	# has gone, and bash reports it. Its samples up to then are in its log.
 	SL_MEMIF_GEN_PID=
 	sl__prefix_cleanup "$SL_MEMIF_GEN_PREFIX"
 	rm -f "$SL_MEMIF_SOCK"
 	sl_testpmd_log_mpps "$SL_MEMIF_GEN_LOG" "$SL_MEMIF_GEN_PORT" Tx 1
-}
-
-# Receiver: testpmd MODE (default macswap) from the memif to net_null (or
-# back to the memif: SL_MEMIF_RX_TX_VDEV=), on SL_BENCH_RX_CPU; prints its
-# median RX rate.
-sl_testpmd_memif_rx() {
-	local mode=${1:-macswap} dir prefix log rc mpps
-	local tx_vdev=${SL_MEMIF_RX_TX_VDEV-net_null0,no-rx=1}
-	dir=$(sl__bench_dir) || return 1
-	prefix=$(sl__prefix rx)
-	log=$dir/memif-rx-$mode-from-${SL_MEMIF_GEN_SRC:-other}.log
-	# shellcheck disable=SC2086
-	timeout -s INT -k 10 $((SL_BENCH_SECONDS + 90)) \
-		"$SL_TESTPMD" --lcores "0@$SL_BENCH_GEN_CPU,1@$SL_BENCH_RX_CPU" \
-		--no-pci --file-prefix "$prefix" ${SL_BENCH_EAL_ARGS:-} \
-		--vdev "$(sl_memif_client_vdev)" ${tx_vdev:+--vdev "$tx_vdev"} -- \
-		--forward-mode="$mode" --nb-cores=1 --total-num-mbufs=16384 \
-		--stats-period 1 >"$log" 2>&1 &
-	SL_BENCH_PIDS+=($!)
-	sl__sample_then_stop $! "$log" "$SL_BENCH_SECONDS" && rc=0 || rc=$?
-	sl__prefix_cleanup "$prefix"
-	if ! sl__ran_mode "$log" "$mode"; then
-		echo "dpdk-bench: testpmd did not forward in mode $mode; see $log" >&2
-		return 1
-	fi
-	mpps=$(sl_testpmd_log_mpps "$log" 0 Rx) || true
-	if [ "$mpps" = nan ]; then
-		echo "dpdk-bench: memif receiver gave no rate (rc $rc); see $log" >&2
-		return 1
-	fi
-	echo "dpdk-bench: memif receiver ($mode): Rx-pps samples" \
-		"$(sl__samples "$log" 0) Mpps; median $mpps" >&2
-	echo "$mpps"
-}
-
-# sl_testpmd_flowgen_memif [SOURCE]: generator + testpmd receiver.
-sl_testpmd_flowgen_memif() {
-	local mpps gen rc
-	sl_memif_gen_start "${1:-flowgen}" || return 1
-	mpps=$(sl_testpmd_memif_rx macswap) && rc=0 || rc=$?
-	gen=$(sl_memif_gen_stop) || gen=nan
-	echo "dpdk-bench: memif generator (${1:-flowgen}) offered median $gen Mpps" >&2
-	[ $rc -eq 0 ] || return 1
-	echo "$mpps"
 }
 
 sl_dpdk_bench_cleanup() {
