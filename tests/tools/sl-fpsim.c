@@ -19,9 +19,10 @@
  *            [--simd 0|512] [--general]
  *
  * Profiles the fast path alone (no DPDK): holds IN.pcap in memory and feeds
- * it through sl_fp_process_burst() in bursts of N (default 32), each frame
- * first copied into its own buffer as a NIC would write it: one untimed
- * pass that fills the flow table, then PASSES timed ones.
+ * it through sl_fp_process_burst() in bursts of N (default 64, as
+ * sluice-dp), each frame first copied into its own buffer as a NIC would
+ * write it: one untimed pass that fills the flow table, then PASSES timed
+ * ones.
  * The copies are timed alone too and subtracted. Prints ns per packet; meant
  * for `valgrind --tool=callgrind` and for splitting sluice-dp's cost
  * between the fast path and the DPDK shell around it. --simd 0 keeps the
