@@ -199,7 +199,8 @@ SL_STATIC_ASSERT(SL_MBUF_SAME(buf_addr) && SL_MBUF_SAME(data_off) &&
  * unhandled: scatter is never enabled, so only a misbehaving PMD sends
  * one).
  */
-static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
+static inline uint16_t rx_poll(struct sl_worker *w, const struct sl_rxq *q,
+			       uint16_t burst)
 {
 	struct rte_mbuf *pkts[SL_PORT_BURST];
 	enum sl_drop why[SL_PORT_BURST];
@@ -207,13 +208,14 @@ static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 	uint16_t n, i, k;
 
 	SL_STATIC_ASSERT(SL_PORT_BURST <= SL_FP_BURST_MAX, "burst too large");
+	SL_STATIC_ASSERT(SL_BSZ_LARGE <= SL_PORT_BURST, "burst too large");
 	/* A PMD may give at most 32 a call (vector RX): ask twice. */
-	n = rte_eth_rx_burst(q->port_id, q->queue, pkts, SL_PORT_BURST);
+	n = rte_eth_rx_burst(q->port_id, q->queue, pkts, burst);
 	if (n == 0)
-		return;
-	if (n < SL_PORT_BURST)
+		return 0;
+	if (n < burst)
 		n += rte_eth_rx_burst(q->port_id, q->queue, pkts + n,
-				      SL_PORT_BURST - n);
+				      burst - n);
 	/* The headers, for a NIC that wrote them to memory, not the cache
 	 * (no cost measured when they are in it: net_pcap). */
 	for (i = 0; i < n; i++)
@@ -224,6 +226,18 @@ static inline void rx_poll(struct sl_worker *w, const struct sl_rxq *q)
 		tx_burst(&w->txq[q->port], pkts, k, bytes);
 	for (i = k; i < n; i++)
 		rte_pktmbuf_free(pkts[i]);
+	return n;
+}
+
+/* rx_poll() timed, for the burst-size probe (burstsize.h). */
+static __rte_noinline void rx_poll_timed(struct sl_worker *w,
+					 const struct sl_rxq *q)
+{
+	uint64_t t0 = rte_rdtsc(), t1;
+	uint16_t n = rx_poll(w, q, w->bsz.size);
+
+	t1 = rte_rdtsc();
+	sl_bsz_sample(&w->bsz, n, t1 - t0, t1);
 }
 
 /* ---- the loop ---- */
@@ -264,6 +278,7 @@ static int worker_main(void *arg)
 	uint64_t last_drain = 0, last_solicit = 0;
 	uint16_t i;
 
+	sl_bsz_init(&w->bsz, rte_get_tsc_hz(), rte_rdtsc());
 	while (!sl_lcore_quit) {
 		uint64_t v =
 			__atomic_load_n(&lc->view_version, __ATOMIC_ACQUIRE);
@@ -272,8 +287,14 @@ static int worker_main(void *arg)
 		if (unlikely(v != w->view_ack))
 			switch_table(lc, w, v);
 		sl_fp_begin_burst(&w->fp, tsc_to_ns(tsc));
-		for (i = 0; i < w->nb_rxq; i++)
-			rx_poll(w, &w->rxq[i]);
+		sl_bsz_tick(&w->bsz, tsc);
+		if (likely(!sl_bsz_probing(&w->bsz))) {
+			for (i = 0; i < w->nb_rxq; i++)
+				rx_poll(w, &w->rxq[i], w->bsz.size);
+		} else {
+			for (i = 0; i < w->nb_rxq; i++)
+				rx_poll_timed(w, &w->rxq[i]);
+		}
 		if (unlikely(tsc - last_drain > drain_tsc)) {
 			if (w->solicit_ports &&
 			    tsc - last_solicit > solicit_tsc) {

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "burstsize.h"
 #include "fastpath.h"
 #include "flowtab.h"
 #include "port.h"
@@ -66,6 +67,7 @@ struct sl_worker {
 	struct sl_shm_header *hdr; /* mapping it uses, or NULL */
 	struct sl_flowtab ft;
 	void *ft_mem;
+	struct sl_bsz bsz; /* its RX burst (burstsize.h) */
 };
 
 struct sl_lcores {

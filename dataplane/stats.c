@@ -81,10 +81,11 @@ static const struct sl_table_hdr *active_table(const struct sl_shm_header *h)
 static int cmd_stats(const char *cmd, const char *params,
 		     struct rte_tel_data *d)
 {
-	struct rte_tel_data *drops;
+	struct rte_tel_data *drops, *bursts;
 	struct sl_lcore_stats s;
-	sl_u64 dropped = 0;
-	unsigned int nb_workers;
+	sl_u64 dropped = 0, probes = 0, switches = 0;
+	uint16_t burst[SL_MAX_LCORES];
+	unsigned int nb_workers, w;
 	int attached, i;
 
 	pthread_mutex_lock(&g_lc->lock);
@@ -95,11 +96,27 @@ static int cmd_stats(const char *cmd, const char *params,
 	sl_lcores_sum(g_lc, &s);
 	attached = g_lc->shm != NULL;
 	nb_workers = g_lc->nb_workers;
+	/* Written by the workers as they go: a glimpse, not a snapshot. */
+	for (w = 0; w < nb_workers; w++) {
+		const struct sl_bsz *b = &g_lc->w[w]->bsz;
+
+		burst[w] = __atomic_load_n(&b->chosen, __ATOMIC_RELAXED);
+		probes += __atomic_load_n(&b->probes, __ATOMIC_RELAXED);
+		switches += __atomic_load_n(&b->switches, __ATOMIC_RELAXED);
+	}
 	pthread_mutex_unlock(&g_lc->lock);
 
-	drops = rte_tel_data_alloc();
-	if (drops == NULL)
+	bursts = rte_tel_data_alloc();
+	if (bursts == NULL)
 		return -ENOMEM;
+	rte_tel_data_start_array(bursts, RTE_TEL_U64_VAL);
+	for (w = 0; w < nb_workers; w++)
+		rte_tel_data_add_array_u64(bursts, burst[w]);
+	drops = rte_tel_data_alloc();
+	if (drops == NULL) {
+		rte_tel_data_free(bursts);
+		return -ENOMEM;
+	}
 	rte_tel_data_start_dict(drops);
 	for (i = 1; i < SL_DROP_MAX; i++) {
 		rte_tel_data_add_dict_u64(drops, drop_names[i], s.drops[i]);
@@ -124,6 +141,9 @@ static int cmd_stats(const char *cmd, const char *params,
 	rte_tel_data_add_dict_u64(d, "icmp_errors_forwarded",
 				  s.icmp_errors_forwarded);
 	rte_tel_data_add_dict_container(d, "drops", drops, 0);
+	rte_tel_data_add_dict_container(d, "rx_burst", bursts, 0);
+	rte_tel_data_add_dict_u64(d, "rx_burst_probes", probes);
+	rte_tel_data_add_dict_u64(d, "rx_burst_switches", switches);
 	return 0;
 }
 

@@ -109,7 +109,7 @@ bench_dpdk() (
 	emit() {
 		local name=$1 flows=$2 vb=$3 target=$4 bst=$5 st=$6 fpns=${7:--} mode=${8:-}
 		local mpps cpu base bcpu ratio cratio ns met rx tx dropped hits misses
-		local ftb drops hit note judge btx tx_mpps bdrop
+		local ftb drops hit note judge btx tx_mpps bdrop rb
 		kv() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 		mpps=$(kv rx_mpps "$st"); cpu=$(kv cpu_mpps "$st")
 		rx=$(kv rx "$st"); tx=$(kv tx "$st"); dropped=$(kv dropped "$st")
@@ -157,6 +157,8 @@ bench_dpdk() (
 			note="$note, DROPPED $dropped ($drops): not a forwarding rate"
 		fi
 		[ "$met" = yes ] || [ "$met" = - ] || miss=1
+		rb=$(kv rx_burst "$st")
+		[ -z "$rb" ] || note="$note, burst $rb"
 		# shellcheck disable=SC2059
 		printf "$fmt" "$name" "$flows" "$vb" "$mpps" "$base" "$ratio" "$ns" "${fpns:--}" \
 			"$cratio" "${bcpu:--}" "$target" "$met" "$ftb" "$hit" "$note" |
@@ -211,7 +213,8 @@ bench_dpdk() (
 		echo "(sl-fpsim --bench, no DPDK: the rest is the DPDK shell). met judges cpu_r where there is one"
 		echo "(time lost to other processes on a shared CPU cancels out), else ratio."
 		echo "flowtab_B: one worker's flow table; 1M rows: 2^21 entries for 1M flows (2^20 for"
-		echo "1M-ft1M); target '-': a row for information, not judged."
+		echo "1M-ft1M); target '-': a row for information, not judged. burst: the RX burst"
+		echo "sluice-dp's worker picked by timing itself (dataplane/burstsize.h)."
 		echo "memif (for information): each receiver's generator offered $gen_tp Mpps (testpmd)" \
 			"and $gen_dp Mpps (sluice-dp)."
 		echo "target (>= 0.5 x testpmd at 1k flows, >= 0.4 x at 1M) met: $([ $miss -eq 0 ] && echo yes || echo no)"

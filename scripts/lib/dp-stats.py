@@ -16,6 +16,9 @@
 #   rx tx dropped   counter deltas over the whole sampled window
 #   hits misses evictions   flow-table deltas over the window
 #   drops       the non-zero drop reasons of the window, reason:count,...
+#   rx_burst    sluice-dp only: each worker's RX burst at the end (32 or 64,
+#               picked by measurement: dataplane/burstsize.h), and
+#               burst_switches, how often the workers changed it so far
 #   cpu_mpps    packets per second of CPU time of the forwarding thread
 #               (rte-worker-* or lcore-worker-*, from /proc/.../schedstat) over the window,
 #               with --pid (the process or its parent, e.g. `timeout`):
@@ -179,7 +182,10 @@ def main():
           f"rx={delta('rx_packets')} tx={delta('tx_packets')} "
           f"dropped={delta('dropped')} hits={delta('flow_hits')} "
           f"misses={delta('flow_misses')} evictions={delta('flow_evictions')} "
-          f"drops={drops}")
+          f"drops={drops}"
+          + (f" rx_burst={'/'.join(str(b) for b in last['rx_burst'])}"
+             f" burst_switches={last.get('rx_burst_switches', 0)}"
+             if last.get("rx_burst") else ""))
     return 0
 
 
