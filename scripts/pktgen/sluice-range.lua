@@ -5,8 +5,8 @@
 -- averages the per-second rates Pktgen reports (portStats "rate") on the TX
 -- and RX ports, and prints a table; the same rows go to a CSV file.
 --
---   pktgen -l 0-4 -n 4 -a 0000:03:00.0 -a 0000:03:00.1 -- -P \
---       -m "[1:2].0, [3:4].1" -f scripts/pktgen/sluice-range.lua
+--   pktgen -l 0-2 -n 4 -a 0000:03:00.0 -- -P \
+--       -m "[1:2].0" -f scripts/pktgen/sluice-range.lua
 --
 -- Settings come from the environment (defaults in brackets):
 --   SLUICE_DST_MAC   MAC of the LB's receiving NIC or of the router in front
@@ -20,7 +20,9 @@
 --   SLUICE_SECONDS   measured seconds per row [10]
 --   SLUICE_WARMUP    seconds sent before measuring [2]
 --   SLUICE_TX_PORT   [0]
---   SLUICE_RX_PORT   port the LB's traffic comes back on, "" for none [1]
+--   SLUICE_RX_PORT   port the LB's traffic comes back on, "" for none [0]:
+--                    sluice-dp is one-armed and sends back out of the port
+--                    the packets came in on, to dataplane.gateway_mac
 --   SLUICE_OUT       CSV file [sluice-range.csv]
 --   SLUICE_QUIT      1: quit Pktgen at the end [0]
 --
@@ -48,7 +50,7 @@ local warmup = tonumber(env("SLUICE_WARMUP", "2"))
 local txp = env("SLUICE_TX_PORT", "0")
 local rxp = os.getenv("SLUICE_RX_PORT")
 if rxp == nil then
-	rxp = "1"
+	rxp = "0"
 end
 local out = env("SLUICE_OUT", "sluice-range.csv")
 
@@ -110,7 +112,7 @@ end
 local function measure()
 	local t, r = tonumber(txp), tonumber(rxp)
 	local ports = txp
-	if r ~= nil then
+	if r ~= nil and r ~= t then
 		ports = txp .. "," .. rxp
 	end
 	local sum_tx, sum_rx = 0, 0
